@@ -1,0 +1,323 @@
+"""The Philox random stream shared by every backend (spec: ``docs/random.md``).
+
+The stream for a (key, run) pair is NumPy's ``np.random.Philox(key=key, counter=[0, run, 0, 0])``:
+word ``k`` is word ``k % 4`` of philox4x64_10(counter=(k // 4 + 1, run, 0, 0), key). Element ``i``
+of an output reads words fixed by (key, run, i) alone, so the host (chunked, multi-threaded) and
+the CUDA kernels in ``kernels/init.cu`` produce the same numbers at any chunk, thread or grid size.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from graphvar.errors import InvalidArgumentError
+
+__all__ = [
+    "philox_key",
+    "philox4x64_10",
+    "fill_uniform",
+    "fill_normal",
+    "fill_truncated_normal",
+]
+
+_M64 = (1 << 64) - 1
+_MUL = (0xD2E7470EE14C6C93, 0xCA5A826395121157)
+_WEYL = (0x9E3779B97F4A7C15, 0xBB67AE8584CAA73B)
+CHUNK = 1 << 18  # elements per task; a multiple of 8 so every layout starts on a block boundary
+_TRUNC_BOUND = 2.0
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_local = threading.local()
+
+
+def philox_key(seed1: int, seed2: int) -> int:
+    """The 128-bit Philox key of TF1 op seeds: ``seed1 mod 2**64`` low, ``seed2 mod 2**64`` high.
+
+    Example:
+      >>> hex(philox_key(1, 2))
+      '0x20000000000000001'
+    """
+    return (int(seed1) & _M64) | ((int(seed2) & _M64) << 64)
+
+
+def philox4x64_10(counter: tuple[int, int, int, int], key: int) -> tuple[int, int, int, int]:
+    """Pure-Python Philox4x64-10 of one 256-bit counter and a 128-bit key (the test reference)."""
+    x = [int(c) & _M64 for c in counter]
+    k0, k1 = key & _M64, (key >> 64) & _M64
+    for rnd in range(10):
+        if rnd:
+            k0, k1 = (k0 + _WEYL[0]) & _M64, (k1 + _WEYL[1]) & _M64
+        p0, p1 = _MUL[0] * x[0], _MUL[1] * x[2]
+        x = [(p1 >> 64) ^ x[1] ^ k0, p1 & _M64, (p0 >> 64) ^ x[3] ^ k1, p0 & _M64]
+    return x[0], x[1], x[2], x[3]
+
+
+def _mulhilo(a: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    lo32 = np.uint64(0xFFFFFFFF)
+    s32 = np.uint64(32)
+    a0, a1 = a & lo32, a >> s32
+    m0, m1 = np.uint64(m & 0xFFFFFFFF), np.uint64(m >> 32)
+    p00, p01, p10, p11 = a0 * m0, a0 * m1, a1 * m0, a1 * m1
+    mid = (p00 >> s32) + (p01 & lo32) + (p10 & lo32)
+    return p11 + (p01 >> s32) + (p10 >> s32) + (mid >> s32), a * np.uint64(m)
+
+
+def _words_at(word_idx: np.ndarray, key: int, run: int, attempt: int) -> np.ndarray:
+    """Stream words at arbitrary indices (vectorized Philox; for the rare truncated redraws)."""
+    word_idx = np.asarray(word_idx, dtype=np.uint64)
+    n = word_idx.size
+    x = [word_idx // np.uint64(4) + np.uint64(1)]
+    x += [np.full(n, c & _M64, dtype=np.uint64) for c in (run, attempt, 0)]
+    k0, k1 = key & _M64, (key >> 64) & _M64
+    with np.errstate(over="ignore"):
+        for rnd in range(10):
+            if rnd:
+                k0, k1 = (k0 + _WEYL[0]) & _M64, (k1 + _WEYL[1]) & _M64
+            hi0, lo0 = _mulhilo(x[0], _MUL[0])
+            hi1, lo1 = _mulhilo(x[2], _MUL[1])
+            x = [hi1 ^ x[1] ^ np.uint64(k0), lo1, hi0 ^ x[3] ^ np.uint64(k1), lo0]
+    return np.stack(x)[(word_idx % np.uint64(4)).astype(np.intp), np.arange(n)]
+
+
+def _raw_words(key: int, run: int, attempt: int, first_word: int, count: int) -> np.ndarray:
+    """``count`` consecutive stream words from ``first_word`` (a multiple of 4) via NumPy's Philox."""
+    bitgen = getattr(_local, "bitgen", None)
+    if bitgen is None:
+        bitgen = _local.bitgen = np.random.Philox(key=0)
+    state = bitgen.state
+    state["state"]["counter"] = np.array([first_word // 4, run & _M64, attempt & _M64, 0], dtype=np.uint64)
+    state["state"]["key"] = np.array([key & _M64, (key >> 64) & _M64], dtype=np.uint64)
+    state["buffer_pos"] = 4
+    state["has_uint32"] = 0
+    bitgen.state = state
+    return bitgen.random_raw(count)
+
+
+# ----------------------------------------------------------------------------- transforms
+
+
+def _unit_f32(bits32: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out = (bits32 >> 8) * 2**-24 as float32, exactly."""
+    k = np.right_shift(bits32, np.uint32(8))
+    return np.multiply(k, np.float32(2.0**-24), out=out, dtype=np.float32, casting="unsafe")
+
+
+def _unit_f64(words: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out = (w >> 11) * 2**-53 as float64, exactly."""
+    k = np.right_shift(words, np.uint64(11))
+    return np.multiply(k, 2.0**-53, out=out, dtype=np.float64, casting="unsafe")
+
+
+def _box_muller(u_bits: np.ndarray, v_bits: np.ndarray, ftype: type) -> tuple[np.ndarray, np.ndarray]:
+    """(R, theta): R = sqrt(-2 log(1 - u)), theta = 2*pi*v, all in ``ftype`` (see docs/random.md)."""
+    unit = _unit_f32 if ftype is np.float32 else _unit_f64
+    r = unit(u_bits, np.empty(u_bits.shape, ftype))
+    np.subtract(ftype(1.0), r, out=r)
+    np.log(r, out=r)
+    np.multiply(r, ftype(-2.0), out=r)
+    np.sqrt(r, out=r)
+    theta = unit(v_bits, np.empty(v_bits.shape, ftype))
+    np.multiply(theta, ftype(2.0 * np.pi), out=theta)
+    return r, theta
+
+
+def _pair_bits(words: np.ndarray, ftype: type) -> tuple[np.ndarray, np.ndarray]:
+    """The (u, v) bit sources of consecutive Box-Muller pairs: 32-bit halves or word pairs."""
+    if ftype is np.float32:
+        halves = words.view(np.uint32)
+        return halves[0::2], halves[1::2]
+    return words[0::2], words[1::2]
+
+
+def _affine(buf: np.ndarray, scale: float, shift: float) -> None:
+    """buf = buf * scale + shift in buf's dtype (two roundings, as the kernels do)."""
+    if scale != 1.0:
+        np.multiply(buf, buf.dtype.type(scale), out=buf)
+    if shift != 0.0:
+        np.add(buf, buf.dtype.type(shift), out=buf)
+
+
+def _uniform_chunk(dst: np.ndarray, words: np.ndarray, lo, hi) -> None:
+    kind = dst.dtype.kind
+    if kind in "iu":
+        r = np.remainder(words, np.uint64(hi - lo), out=words)
+        np.add(r, np.uint64(lo & _M64), out=r)
+        np.copyto(dst, r.view(np.int64), casting="unsafe")
+    elif dst.dtype == np.float64:
+        _unit_f64(words, dst)
+        _span_affine(dst, lo, hi)
+    else:
+        halves = words.view(np.uint32)[: dst.size]
+        buf = dst if dst.dtype == np.float32 else np.empty(dst.size, np.float32)
+        if dst.dtype == np.float32:
+            _unit_f32(halves, buf)
+        else:  # float16: 11 bits, so [0, 1) stays below 1 after rounding to half
+            np.multiply(np.right_shift(halves, np.uint32(21)), np.float32(2.0**-11), out=buf, casting="unsafe")
+        _span_affine(buf, lo, hi)
+        if buf is not dst:
+            np.copyto(dst, buf, casting="unsafe")
+
+
+def _span_affine(buf: np.ndarray, lo: float, hi: float) -> None:
+    ft = buf.dtype.type
+    if lo != 0.0 or hi != 1.0:
+        np.multiply(buf, ft(hi) - ft(lo), out=buf)
+        np.add(buf, ft(lo), out=buf)
+
+
+def _normal_chunk(dst: np.ndarray, words: np.ndarray, mean: float, stddev: float) -> None:
+    ftype = np.float64 if dst.dtype == np.float64 else np.float32
+    buf = dst if dst.dtype == ftype else np.empty(dst.size, ftype)
+    r, theta = _box_muller(*_pair_bits(words, ftype), ftype)
+    n_odd = buf.size // 2
+    trig = np.cos(theta)
+    np.multiply(r, trig, out=buf[0::2])
+    np.sin(theta[:n_odd], out=trig[:n_odd])
+    np.multiply(r[:n_odd], trig[:n_odd], out=buf[1::2])
+    _affine(buf, stddev, mean)
+    if buf is not dst:
+        np.copyto(dst, buf, casting="unsafe")
+
+
+def _truncated_candidates(words: np.ndarray, ftype: type, bound: float) -> tuple[np.ndarray, np.ndarray]:
+    """First in-bound candidate of each element's word(s) and a mask of elements with none."""
+    r, theta = _box_muller(*_pair_bits(words, ftype), ftype)
+    z = np.cos(theta)
+    np.multiply(z, r, out=z)
+    miss = np.flatnonzero(np.abs(z) > bound)
+    if miss.size:
+        second = np.sin(theta[miss]) * r[miss]
+        z[miss] = second
+        miss = miss[np.abs(second) > bound]
+    missing = np.zeros(z.size, dtype=bool)
+    missing[miss] = True
+    return z, missing
+
+
+def _truncated_chunk(dst: np.ndarray, words: np.ndarray, start: int, key: int, run: int, params) -> None:
+    mean, stddev, bound = params
+    ftype = np.float64 if dst.dtype == np.float64 else np.float32
+    per = 2 if ftype is np.float64 else 1
+    z, missing = _truncated_candidates(words, ftype, bound)
+    todo = np.flatnonzero(missing)
+    attempt = 0
+    while todo.size:
+        attempt += 1
+        first = (start + todo) * per
+        idx = (first[:, None] + np.arange(per)).reshape(-1)
+        again, missing = _truncated_candidates(_words_at(idx, key, run, attempt), ftype, bound)
+        z[todo] = again
+        todo = todo[missing]
+    _affine(z, stddev, mean)
+    np.copyto(dst, z, casting="unsafe")
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="graphvar-random")
+        return _pool
+
+
+def _run_chunks(
+    out: np.ndarray, stream: tuple[int, int], words_per_8: int, work: Callable, chunk: int, threads: int | None
+) -> None:
+    """Calls ``work(dst, words, start)`` over chunks of ``out``'s flat view, in parallel.
+
+    ``words_per_8`` is how many stream words 8 elements use; chunk starts are multiples of 8.
+    """
+    flat = out.reshape(-1)
+    if chunk % 8:
+        raise ValueError(f"chunk must be a multiple of 8, got {chunk}")
+
+    def task(start: int) -> None:
+        dst = flat[start : start + chunk]
+        nwords = -(-dst.size * words_per_8 // 8)
+        work(dst, _raw_words(*stream, 0, start * words_per_8 // 8, nwords), start)
+
+    starts = range(0, flat.size, chunk)
+    threads = threads or os.cpu_count() or 1
+    if threads == 1 or len(starts) == 1:
+        for s in starts:
+            task(s)
+        return
+    pool = _executor() if threads == (os.cpu_count() or 1) else ThreadPoolExecutor(threads)
+    for f in [pool.submit(task, s) for s in starts]:
+        f.result()
+    if pool is not _pool:
+        pool.shutdown()
+
+
+def _check_out(out: np.ndarray, kinds: str) -> None:
+    if not isinstance(out, np.ndarray) or not out.flags.c_contiguous or not out.flags.writeable:
+        raise InvalidArgumentError(None, None, "random fill needs a writeable C-contiguous numpy array")
+    if out.dtype.kind not in kinds or out.dtype.itemsize not in (2, 4, 8) or out.dtype.kind == "u":
+        raise InvalidArgumentError(None, None, f"random fill does not support dtype {out.dtype}")
+
+
+def fill_uniform(
+    out: np.ndarray, key: int, run: int, minval=0, maxval=None, *, chunk: int = CHUNK, threads: int | None = None
+) -> None:
+    """Fills ``out`` with uniform values in [minval, maxval) from stream (key, run), in place.
+
+    Float dtypes default to [0, 1); integer dtypes (int32, int64) need ``maxval``.
+
+    Raises:
+      InvalidArgumentError: unsupported dtype, integer maxval missing or minval >= maxval.
+
+    Example:
+      >>> a = np.empty(4, np.float32); fill_uniform(a, philox_key(1, 2), run=0)
+    """
+    _check_out(out, "fi")
+    if out.dtype.kind == "i":
+        if out.dtype.itemsize == 2:
+            raise InvalidArgumentError(None, None, "random fill does not support dtype int16")
+        if maxval is None or int(minval) >= int(maxval):
+            raise InvalidArgumentError(None, None, f"uniform ints need minval < maxval, got [{minval}, {maxval})")
+        lo, hi, per8 = int(minval), int(maxval), 8
+    else:
+        ft = np.float32 if out.dtype == np.float16 else out.dtype.type
+        lo, hi = ft(out.dtype.type(minval)), ft(out.dtype.type(1.0 if maxval is None else maxval))
+        per8 = 8 if out.dtype == np.float64 else 4
+    _run_chunks(out, (key, run), per8, lambda d, w, s: _uniform_chunk(d, w, lo, hi), chunk, threads)
+
+
+def fill_normal(
+    out: np.ndarray, key: int, run: int, mean=0.0, stddev=1.0, *, chunk: int = CHUNK, threads: int | None = None
+) -> None:
+    """Fills float ``out`` with normal(mean, stddev) values from stream (key, run), in place (Box-Muller).
+
+    Example:
+      >>> a = np.empty((2, 3), np.float32); fill_normal(a, philox_key(1, 2), run=0, stddev=0.1)
+    """
+    _check_out(out, "f")
+    per8 = 8 if out.dtype == np.float64 else 4
+    _run_chunks(out, (key, run), per8, lambda d, w, s: _normal_chunk(d, w, float(mean), float(stddev)), chunk, threads)
+
+
+def fill_truncated_normal(
+    out: np.ndarray, key: int, run: int, mean=0.0, stddev=1.0, *, chunk: int = CHUNK, threads: int | None = None
+) -> None:
+    """Fills float ``out`` with TF's truncated normal: standard normals redrawn while |x| > 2, then
+    ``x * stddev + mean``. Deterministic per element (redraws use counter word 2 = attempt).
+
+    Example:
+      >>> a = np.empty(5, np.float64); fill_truncated_normal(a, philox_key(1, 2), run=3)
+    """
+    _fill_truncated(out, key, run, float(mean), float(stddev), _TRUNC_BOUND, chunk, threads)
+
+
+def _fill_truncated(out, key, run, mean, stddev, bound, chunk=CHUNK, threads=None) -> None:
+    _check_out(out, "f")
+    per8 = 16 if out.dtype == np.float64 else 8
+    params = (mean, stddev, bound)
+    _run_chunks(out, (key, run), per8, lambda d, w, s: _truncated_chunk(d, w, s, key, run, params), chunk, threads)
