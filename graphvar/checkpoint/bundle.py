@@ -1,0 +1,283 @@
+"""TensorFlow's V2 checkpoint format (tensor bundle): ``P.index`` + ``P.data-00000-of-00001``.
+
+The writer produces the same bytes as TensorFlow's ``BundleWriter`` for the same tensors
+added in the same order (no padding, one shard). The reader validates the whole index
+against the data files' real sizes before anything is read or allocated.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import numpy as np
+
+from graphvar import dtypes, errors
+from graphvar.checkpoint import crc as crc_mod
+from graphvar.checkpoint import streaming
+from graphvar.checkpoint.atomic import (
+    cleanup_stale_temps,
+    create_exclusive,
+    fsync_dir,
+    remove_quietly,
+    temp_path,
+    write_all,
+)
+from graphvar.checkpoint.proto import BundleEntry, BundleHeader, ProtoError
+from graphvar.checkpoint.table import TableBuilder, TableError, read_table
+
+__all__ = ["BundleWriter", "BundleReader", "cleanup_stale_temps", "data_path", "index_path"]
+
+_READABLE_CODES = {d.as_datatype_enum: d for d in streaming.NUMERIC_DTYPES}
+_LISTABLE_CODES = {dtypes.string.as_datatype_enum: "string tensors are not supported",
+                   dtypes.bfloat16.as_datatype_enum: "bfloat16 has no NumPy dtype"}  # fmt: skip
+_MAX_SHARDS = 1 << 16
+
+
+def index_path(prefix: str) -> str:
+    return f"{prefix}.index"
+
+
+def data_path(prefix: str, shard: int = 0, num_shards: int = 1) -> str:
+    return f"{prefix}.data-{shard:05d}-of-{num_shards:05d}"
+
+
+def writable_dtype(dtype) -> dtypes.DType:
+    """The DType for ``dtype`` if a checkpoint can hold it; TypeError otherwise (strings, objects)."""
+    try:
+        d = dtypes.as_dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"cannot save dtype {dtype!r} in a checkpoint") from e
+    if d not in streaming.NUMERIC_DTYPES:
+        raise TypeError(f"cannot save {d.name} tensors (numeric and bool dtypes only)")
+    return d
+
+
+class _AtomicTensorWriter:
+    """State shared by the bundle and safetensors writers: one temporary data file, abort/finish."""
+
+    def __init__(self, final_path: str) -> None:
+        directory = os.path.dirname(final_path) or "."
+        if not os.path.isdir(directory):
+            raise ValueError(f"Parent directory of {final_path} doesn't exist, can't save: {directory}")
+        self._directory = directory
+        self._temps = [temp_path(final_path)]
+        self._fd = create_exclusive(self._temps[0])
+        self._pool = streaming.CrcPool()
+        self._state = "open"
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise ValueError(f"writer is {self._state}")
+
+    def _close_fd(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def abort(self) -> None:
+        """Closes and removes the temporary files; nothing appears under a final name. Idempotent."""
+        if self._state != "open":
+            return
+        self._state = "aborted"
+        self._close_fd()
+        self._pool.close()
+        for path in self._temps:
+            remove_quietly(path)
+
+    def _commit(self, renames: list[tuple[str, str]]) -> None:
+        """Renames temporaries to final names, in order, then makes the renames durable."""
+        for tmp, final in renames:
+            os.replace(tmp, final)
+        fsync_dir(self._directory)
+        self._state = "finished"
+        self._pool.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.abort()  # finish() is never implicit: leaving the block without it discards the save
+
+
+class BundleWriter(_AtomicTensorWriter):
+    """Streams tensors into a TF V2 checkpoint with prefix ``prefix``.
+
+    Files are written under temporary names and appear under their final names only when
+    :meth:`finish` succeeds (data file first, then the index).
+
+    Example:
+      >>> with BundleWriter("/tmp/model.ckpt") as w:
+      ...     w.add("weights", np.ones((2, 3), np.float32))
+      ...     w.finish()
+
+    Raises:
+      ValueError: ``prefix``'s directory does not exist.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self._prefix = prefix
+        super().__init__(data_path(prefix))
+        self._entries: dict[str, BundleEntry] = {}
+        self._offset = 0
+
+    def add(self, name: str, array: np.ndarray) -> None:
+        """Writes ``array``'s bytes from its own memory (chunks of 8 MiB, CRC overlapped).
+
+        Raises:
+          TypeError: a string or object dtype.
+          ValueError: ``name`` is empty or already added.
+        """
+        array = np.asarray(array)
+        dtype = writable_dtype(array.dtype)
+        self._append(name, dtype, array.shape, streaming.array_pieces(array))
+
+    def add_chunks(self, name: str, dtype, shape: tuple[int, ...], chunks: Iterable) -> None:
+        """Writes a tensor fed as buffer-protocol chunks (C-order little-endian bytes).
+
+        Each chunk is fully written before the next is requested, so a producer may refill
+        one staging buffer. The chunks must hold exactly prod(shape) * itemsize bytes
+        (ValueError otherwise, and nothing of the tensor is kept).
+        """
+        self._append(name, writable_dtype(dtype), tuple(int(d) for d in shape), chunks)
+
+    def _append(self, name: str, dtype: dtypes.DType, shape: tuple[int, ...], pieces: Iterable) -> None:
+        self._check_open()
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"tensor name must be a non-empty string, got {name!r}")
+        if name in self._entries:
+            raise ValueError(f"tensor {name} was already added to {self._prefix}")
+        need = int(np.prod(shape, dtype=object)) * dtype.size
+        start = self._offset
+        try:
+            total, crc = streaming.write_stream(self._fd, pieces, self._pool, need)
+            if total != need:
+                raise ValueError(f"chunks of tensor {name} hold {total} bytes; {dtype.name} {list(shape)} needs {need}")
+        except BaseException:
+            os.ftruncate(self._fd, start)  # drop the partial tensor; the writer stays usable
+            os.lseek(self._fd, start, os.SEEK_SET)
+            raise
+        self._offset += total
+        self._entries[name] = BundleEntry(dtype.as_datatype_enum, shape, 0, start, total, crc_mod.mask(crc))
+
+    def finish(self) -> None:
+        """Makes the checkpoint durable and visible: fsync data, write + fsync the index,
+        rename data then index into place, fsync the directory."""
+        self._check_open()
+        try:
+            os.fsync(self._fd)
+            self._close_fd()
+            table = TableBuilder()
+            table.add(b"", BundleHeader().encode())
+            for key in sorted(k.encode() for k in self._entries):
+                table.add(key, self._entries[key.decode()].encode())
+            self._temps.append(temp_path(index_path(self._prefix)))
+            fd = create_exclusive(self._temps[1])
+            try:
+                write_all(fd, table.finish())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._commit([(self._temps[0], data_path(self._prefix)), (self._temps[1], index_path(self._prefix))])
+        except BaseException:
+            self.abort()
+            raise
+
+
+def _data_loss(path: str, msg: str) -> errors.OpError:
+    return errors.DataLossError(None, None, f"{msg} in checkpoint index {path}")
+
+
+class BundleReader(streaming.TensorReader):
+    """Reads a TF V2 checkpoint (``prefix.index`` + data shards), validated up front.
+
+    Raises:
+      NotFoundError: the index or a data file is missing.
+      DataLossError: any damage in the index (footer, block CRCs, entries) or an entry that
+        points outside its data file; the message names the file and tensor.
+      UnimplementedError: a big-endian bundle.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(prefix)
+        self._prefix = prefix
+        self._sizes: dict[str, int] = {}
+        try:
+            self._load(index_path(prefix))
+        except BaseException:
+            self.close()
+            raise
+
+    def _load(self, path: str) -> None:
+        fd, size = streaming.open_file(path)
+        try:
+            data = streaming.read_exactly(fd, 0, size, path)
+        finally:
+            os.close(fd)
+        try:
+            pairs = read_table(data)
+        except TableError as e:
+            raise _data_loss(path, str(e)) from e
+        if not pairs or pairs[0][0] != b"":
+            raise _data_loss(path, "missing bundle header (key '')")
+        num_shards = self._check_header(path, pairs[0][1])
+        for key, value in pairs[1:]:
+            if key.startswith(b"\0"):
+                continue  # per-slice keys of partitioned variables
+            try:
+                name = key.decode()
+                entry = BundleEntry.decode(value)
+            except (UnicodeDecodeError, ProtoError) as e:
+                raise _data_loss(path, f"bad entry for key {key!r}: {e}") from e
+            self._infos[name] = self._check_entry(path, name, entry, num_shards)
+
+    def _check_header(self, path: str, value: bytes) -> int:
+        try:
+            header = BundleHeader.decode(value)
+        except ProtoError as e:
+            raise _data_loss(path, f"bad bundle header: {e}") from e
+        if not 1 <= header.num_shards <= _MAX_SHARDS:
+            raise _data_loss(path, f"bad num_shards {header.num_shards}")
+        if header.endianness == 1:
+            raise errors.UnimplementedError(None, None, f"{path}: big-endian checkpoints are not supported")
+        if header.endianness != 0 or header.min_consumer > 1 or 1 in header.bad_consumers:
+            raise _data_loss(path, f"unsupported bundle header {header}")
+        return header.num_shards
+
+    def _shard(self, shard_id: int, num_shards: int) -> tuple[str, int]:
+        path = data_path(self._prefix, shard_id, num_shards)
+        if path not in self._fds:
+            self._fds[path], self._sizes[path] = streaming.open_file(path)
+        return path, self._sizes[path]
+
+    def _check_entry(self, path: str, name: str, e: BundleEntry, num_shards: int) -> streaming.TensorInfo:
+        where = f"tensor {name}"
+        if not 0 <= e.shard_id < num_shards:
+            raise _data_loss(path, f"{where} has shard_id {e.shard_id} of {num_shards}")
+        if e.unknown_rank or any(d < 0 for d in e.shape):
+            raise _data_loss(path, f"{where} has invalid shape {list(e.shape)}")
+        dtype = _READABLE_CODES.get(e.dtype)
+        unreadable = _LISTABLE_CODES.get(e.dtype)
+        if e.num_slices:
+            unreadable = "partitioned (sliced) variables are not supported"
+        if dtype is None and unreadable is None:
+            raise _data_loss(path, f"{where} has invalid dtype code {e.dtype}")
+        data, data_size = self._shard(e.shard_id, num_shards)
+        if e.offset < 0 or e.size < 0 or e.offset > data_size or e.size > data_size - e.offset:
+            raise _data_loss(
+                path, f"{where} [offset {e.offset}, size {e.size}] runs past the end of {data} ({data_size} bytes)"
+            )
+        if dtype is not None and not e.num_slices:
+            nbytes = streaming.checked_num_bytes(e.shape, dtype.size, e.size)
+            if nbytes != e.size:
+                raise _data_loss(path, f"{where} has size {e.size} but {dtype.name} {list(e.shape)} needs more or less")
+        return streaming.TensorInfo(
+            name,
+            dtype or dtypes.as_dtype(e.dtype),
+            e.shape,
+            data,
+            e.offset,
+            e.size,
+            crc_mod.unmask(e.crc32c),
+            unreadable,
+        )
