@@ -28,7 +28,7 @@ __all__ = [
 _M64 = (1 << 64) - 1
 _MUL = (0xD2E7470EE14C6C93, 0xCA5A826395121157)
 _WEYL = (0x9E3779B97F4A7C15, 0xBB67AE8584CAA73B)
-CHUNK = 1 << 18  # elements per task; a multiple of 8 so every layout starts on a block boundary
+CHUNK = 1 << 19  # elements per task; a multiple of 8 so every layout starts on a block boundary
 _TRUNC_BOUND = 2.0
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -85,136 +85,159 @@ def _words_at(word_idx: np.ndarray, key: int, run: int, attempt: int) -> np.ndar
 
 
 def _raw_words(key: int, run: int, attempt: int, first_word: int, count: int) -> np.ndarray:
-    """``count`` consecutive stream words from ``first_word`` (a multiple of 4) via NumPy's Philox."""
-    bitgen = getattr(_local, "bitgen", None)
-    if bitgen is None:
-        bitgen = _local.bitgen = np.random.Philox(key=0)
-    state = bitgen.state
-    state["state"]["counter"] = np.array([first_word // 4, run & _M64, attempt & _M64, 0], dtype=np.uint64)
-    state["state"]["key"] = np.array([key & _M64, (key >> 64) & _M64], dtype=np.uint64)
-    state["buffer_pos"] = 4
-    state["has_uint32"] = 0
-    bitgen.state = state
-    return bitgen.random_raw(count)
+    """``count`` consecutive stream words from ``first_word`` (a multiple of 4) via NumPy's Philox.
+
+    Each thread keeps one generator per key and moves it with ``advance`` (a 256-bit add to the
+    counter that also drops buffered words), which costs far less than building a new one.
+    """
+    cached = getattr(_local, "gen", None)
+    if cached is None or cached[0] != key:
+        cached = (key, np.random.Philox(key=key), 0)
+    _, bitgen, pos = cached
+    target = (first_word // 4) | (run & _M64) << 64 | (attempt & _M64) << 128
+    bitgen.advance((target - pos) % (1 << 256))
+    words = bitgen.random_raw(count)
+    _local.gen = (key, bitgen, target + -(-count // 4))
+    return words
 
 
 # ----------------------------------------------------------------------------- transforms
 
 
+def _scratch(slot: str, n: int, dtype: type) -> np.ndarray:
+    """A per-thread reusable buffer: fresh multi-MB temporaries cost page faults on every chunk."""
+    pool = getattr(_local, "scratch", None)
+    if pool is None:
+        pool = _local.scratch = {}
+    nbytes = n * np.dtype(dtype).itemsize
+    buf = pool.get(slot)
+    if buf is None or buf.size < nbytes:
+        buf = pool[slot] = np.empty(max(nbytes, 1 << 16), np.uint8)
+    return buf[:nbytes].view(dtype)
+
+
 def _unit_f32(bits32: np.ndarray, out: np.ndarray) -> np.ndarray:
     """out = (bits32 >> 8) * 2**-24 as float32, exactly."""
-    k = np.right_shift(bits32, np.uint32(8))
-    return np.multiply(k, np.float32(2.0**-24), out=out, dtype=np.float32, casting="unsafe")
+    k = np.right_shift(bits32, np.uint32(8), out=_scratch("k", bits32.size, np.uint32))
+    # int32 -> float32 converts in SIMD (uint32 does not); the values fit in 24 bits
+    return np.multiply(k.view(np.int32), np.float32(2.0**-24), out=out, dtype=np.float32, casting="unsafe")
 
 
 def _unit_f64(words: np.ndarray, out: np.ndarray) -> np.ndarray:
     """out = (w >> 11) * 2**-53 as float64, exactly."""
-    k = np.right_shift(words, np.uint64(11))
-    return np.multiply(k, 2.0**-53, out=out, dtype=np.float64, casting="unsafe")
+    k = np.right_shift(words, np.uint64(11), out=_scratch("k", words.size, np.uint64))
+    return np.multiply(k.view(np.int64), 2.0**-53, out=out, dtype=np.float64, casting="unsafe")
 
 
-def _box_muller(u_bits: np.ndarray, v_bits: np.ndarray, ftype: type) -> tuple[np.ndarray, np.ndarray]:
-    """(R, theta): R = sqrt(-2 log(1 - u)), theta = 2*pi*v, all in ``ftype`` (see docs/random.md)."""
-    unit = _unit_f32 if ftype is np.float32 else _unit_f64
-    r = unit(u_bits, np.empty(u_bits.shape, ftype))
-    np.subtract(ftype(1.0), r, out=r)
+def _polar(words: np.ndarray, ftype: type) -> tuple[np.ndarray, np.ndarray]:
+    """Box-Muller (R, theta) = (sqrt(-2 log(1 - u)), 2*pi*v) of consecutive pairs, in ``ftype``.
+
+    float32 pairs take (u, v) from a word's (low, high) 32-bit halves; float64 pairs from two
+    consecutive words. One IEEE rounding per step, as in the kernels (docs/random.md).
+    """
+    if ftype is np.float32:
+        halves = words.view(np.uint32)
+        units = _unit_f32(halves, _scratch("units", halves.size, np.float32))
+    else:
+        units = _unit_f64(words, _scratch("units", words.size, np.float64))
+    u, v = units[0::2], units[1::2]
+    r = np.subtract(ftype(1.0), u, out=_scratch("r", u.size, ftype))
     np.log(r, out=r)
     np.multiply(r, ftype(-2.0), out=r)
     np.sqrt(r, out=r)
-    theta = unit(v_bits, np.empty(v_bits.shape, ftype))
-    np.multiply(theta, ftype(2.0 * np.pi), out=theta)
+    theta = np.multiply(v, ftype(2.0 * np.pi), out=_scratch("theta", v.size, ftype))
     return r, theta
 
 
-def _pair_bits(words: np.ndarray, ftype: type) -> tuple[np.ndarray, np.ndarray]:
-    """The (u, v) bit sources of consecutive Box-Muller pairs: 32-bit halves or word pairs."""
-    if ftype is np.float32:
-        halves = words.view(np.uint32)
-        return halves[0::2], halves[1::2]
-    return words[0::2], words[1::2]
-
-
-def _affine(buf: np.ndarray, scale: float, shift: float) -> None:
+def _affine(buf: np.ndarray, scale, shift) -> None:
     """buf = buf * scale + shift in buf's dtype (two roundings, as the kernels do)."""
-    if scale != 1.0:
-        np.multiply(buf, buf.dtype.type(scale), out=buf)
-    if shift != 0.0:
-        np.add(buf, buf.dtype.type(shift), out=buf)
-
-
-def _uniform_chunk(dst: np.ndarray, words: np.ndarray, lo, hi) -> None:
-    kind = dst.dtype.kind
-    if kind in "iu":
-        r = np.remainder(words, np.uint64(hi - lo), out=words)
-        np.add(r, np.uint64(lo & _M64), out=r)
-        np.copyto(dst, r.view(np.int64), casting="unsafe")
-    elif dst.dtype == np.float64:
-        _unit_f64(words, dst)
-        _span_affine(dst, lo, hi)
-    else:
-        halves = words.view(np.uint32)[: dst.size]
-        buf = dst if dst.dtype == np.float32 else np.empty(dst.size, np.float32)
-        if dst.dtype == np.float32:
-            _unit_f32(halves, buf)
-        else:  # float16: 11 bits, so [0, 1) stays below 1 after rounding to half
-            np.multiply(np.right_shift(halves, np.uint32(21)), np.float32(2.0**-11), out=buf, casting="unsafe")
-        _span_affine(buf, lo, hi)
-        if buf is not dst:
-            np.copyto(dst, buf, casting="unsafe")
-
-
-def _span_affine(buf: np.ndarray, lo: float, hi: float) -> None:
     ft = buf.dtype.type
-    if lo != 0.0 or hi != 1.0:
-        np.multiply(buf, ft(hi) - ft(lo), out=buf)
-        np.add(buf, ft(lo), out=buf)
+    if scale != 1.0:
+        np.multiply(buf, ft(scale), out=buf)
+    if shift != 0.0:
+        np.add(buf, ft(shift), out=buf)
 
 
-def _normal_chunk(dst: np.ndarray, words: np.ndarray, mean: float, stddev: float) -> None:
-    ftype = np.float64 if dst.dtype == np.float64 else np.float32
-    buf = dst if dst.dtype == ftype else np.empty(dst.size, ftype)
-    r, theta = _box_muller(*_pair_bits(words, ftype), ftype)
-    n_odd = buf.size // 2
-    trig = np.cos(theta)
-    np.multiply(r, trig, out=buf[0::2])
-    np.sin(theta[:n_odd], out=trig[:n_odd])
-    np.multiply(r[:n_odd], trig[:n_odd], out=buf[1::2])
-    _affine(buf, stddev, mean)
+def _work_buffer(dst: np.ndarray) -> np.ndarray:
+    """dst itself, or a float32 scratch for float16 outputs (computed in float32, rounded once)."""
+    return dst if dst.dtype != np.float16 else _scratch("f16", dst.size, np.float32)
+
+
+def _finish(dst: np.ndarray, buf: np.ndarray) -> None:
     if buf is not dst:
         np.copyto(dst, buf, casting="unsafe")
 
 
-def _truncated_candidates(words: np.ndarray, ftype: type, bound: float) -> tuple[np.ndarray, np.ndarray]:
-    """First in-bound candidate of each element's word(s) and a mask of elements with none."""
-    r, theta = _box_muller(*_pair_bits(words, ftype), ftype)
-    z = np.cos(theta)
+def _uniform_chunk(dst: np.ndarray, words: np.ndarray, lo, hi) -> None:
+    if dst.dtype.kind == "i":
+        r = np.remainder(words, np.uint64(hi - lo), out=words)
+        np.add(r, np.uint64(lo & _M64), out=r)
+        np.copyto(dst, r.view(np.int64), casting="unsafe")
+        return
+    buf = _work_buffer(dst)
+    if dst.dtype == np.float64:
+        _unit_f64(words, buf)
+    elif dst.dtype == np.float32:
+        _unit_f32(words.view(np.uint32)[: dst.size], buf)
+    else:  # float16: 11 bits, so [0, 1) stays below 1 after rounding to half
+        k = np.right_shift(words.view(np.uint32)[: dst.size], np.uint32(21), out=_scratch("k", dst.size, np.uint32))
+        np.multiply(k.view(np.int32), np.float32(2.0**-11), out=buf, casting="unsafe")
+    if lo != 0.0 or hi != 1.0:
+        _affine(buf, hi - lo, lo)
+    _finish(dst, buf)
+
+
+def _normal_chunk(dst: np.ndarray, words: np.ndarray, mean: float, stddev: float) -> None:
+    buf = _work_buffer(dst)
+    r, theta = _polar(words, buf.dtype.type)
+    n_odd = buf.size // 2
+    trig = np.cos(theta, out=_scratch("trig", theta.size, buf.dtype.type))
+    np.multiply(r, trig, out=buf[0::2])
+    np.sin(theta[:n_odd], out=trig[:n_odd])
+    np.multiply(r[:n_odd], trig[:n_odd], out=buf[1::2])
+    _affine(buf, stddev, mean)
+    _finish(dst, buf)
+
+
+def _truncated_candidates(words: np.ndarray, z: np.ndarray, bound: float) -> np.ndarray:
+    """z = first in-bound candidate (cos, then sin) of each element; returns the indices with none."""
+    r, theta = _polar(words, z.dtype.type)
+    np.cos(theta, out=z)
     np.multiply(z, r, out=z)
-    miss = np.flatnonzero(np.abs(z) > bound)
+    mag = np.abs(z, out=_scratch("trig", z.size, z.dtype.type))
+    miss = np.flatnonzero(np.greater(mag, bound, out=_scratch("mask", z.size, np.bool_)))
     if miss.size:
         second = np.sin(theta[miss]) * r[miss]
         z[miss] = second
         miss = miss[np.abs(second) > bound]
-    missing = np.zeros(z.size, dtype=bool)
-    missing[miss] = True
-    return z, missing
+    return miss
 
 
-def _truncated_chunk(dst: np.ndarray, words: np.ndarray, start: int, key: int, run: int, params) -> None:
+def _truncated_chunk(dst: np.ndarray, words: np.ndarray, start: int, mean, stddev, bound) -> np.ndarray:
+    """Fills dst from attempt 0; returns the flat indices still to redraw (about 0.2% of them)."""
+    buf = _work_buffer(dst)
+    miss = _truncated_candidates(words, buf, bound)
+    _affine(buf, stddev, mean)
+    _finish(dst, buf)
+    return miss + start
+
+
+def _truncated_redraws(flat: np.ndarray, todo: np.ndarray, key: int, run: int, params) -> None:
+    """Redraws elements ``todo`` from attempts 1, 2, ... (counter word 2) until all are in bound."""
     mean, stddev, bound = params
-    ftype = np.float64 if dst.dtype == np.float64 else np.float32
+    ftype = np.float64 if flat.dtype == np.float64 else np.float32
     per = 2 if ftype is np.float64 else 1
-    z, missing = _truncated_candidates(words, ftype, bound)
-    todo = np.flatnonzero(missing)
     attempt = 0
     while todo.size:
         attempt += 1
-        first = (start + todo) * per
-        idx = (first[:, None] + np.arange(per)).reshape(-1)
-        again, missing = _truncated_candidates(_words_at(idx, key, run, attempt), ftype, bound)
-        z[todo] = again
-        todo = todo[missing]
-    _affine(z, stddev, mean)
-    np.copyto(dst, z, casting="unsafe")
+        idx = (todo[:, None] * per + np.arange(per)).reshape(-1)
+        z = np.empty(todo.size, ftype)
+        miss = _truncated_candidates(_words_at(idx, key, run, attempt), z, bound)
+        done = np.ones(todo.size, dtype=bool)
+        done[miss] = False
+        _affine(z, stddev, mean)
+        flat[todo[done]] = z[done]
+        todo = todo[miss]
 
 
 # ----------------------------------------------------------------------------- driver
@@ -230,8 +253,8 @@ def _executor() -> ThreadPoolExecutor:
 
 def _run_chunks(
     out: np.ndarray, stream: tuple[int, int], words_per_8: int, work: Callable, chunk: int, threads: int | None
-) -> None:
-    """Calls ``work(dst, words, start)`` over chunks of ``out``'s flat view, in parallel.
+) -> list:
+    """Calls ``work(dst, words, start)`` over chunks of ``out``'s flat view, in parallel; returns its results.
 
     ``words_per_8`` is how many stream words 8 elements use; chunk starts are multiples of 8.
     """
@@ -239,22 +262,21 @@ def _run_chunks(
     if chunk % 8:
         raise ValueError(f"chunk must be a multiple of 8, got {chunk}")
 
-    def task(start: int) -> None:
+    def task(start: int):
         dst = flat[start : start + chunk]
         nwords = -(-dst.size * words_per_8 // 8)
-        work(dst, _raw_words(*stream, 0, start * words_per_8 // 8, nwords), start)
+        return work(dst, _raw_words(*stream, 0, start * words_per_8 // 8, nwords), start)
 
     starts = range(0, flat.size, chunk)
     threads = threads or os.cpu_count() or 1
     if threads == 1 or len(starts) == 1:
-        for s in starts:
-            task(s)
-        return
+        return [task(s) for s in starts]
     pool = _executor() if threads == (os.cpu_count() or 1) else ThreadPoolExecutor(threads)
-    for f in [pool.submit(task, s) for s in starts]:
-        f.result()
-    if pool is not _pool:
-        pool.shutdown()
+    try:
+        return [f.result() for f in [pool.submit(task, s) for s in starts]]
+    finally:
+        if pool is not _pool:
+            pool.shutdown()
 
 
 def _check_out(out: np.ndarray, kinds: str) -> None:
@@ -319,5 +341,8 @@ def fill_truncated_normal(
 def _fill_truncated(out, key, run, mean, stddev, bound, chunk=CHUNK, threads=None) -> None:
     _check_out(out, "f")
     per8 = 16 if out.dtype == np.float64 else 8
-    params = (mean, stddev, bound)
-    _run_chunks(out, (key, run), per8, lambda d, w, s: _truncated_chunk(d, w, s, key, run, params), chunk, threads)
+    missing = _run_chunks(
+        out, (key, run), per8, lambda d, w, s: _truncated_chunk(d, w, s, mean, stddev, bound), chunk, threads
+    )
+    if missing:
+        _truncated_redraws(out.reshape(-1), np.concatenate(missing), key, run, (mean, stddev, bound))
