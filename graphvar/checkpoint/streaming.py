@@ -84,8 +84,8 @@ class CrcPool:
             self._pool = None
 
 
-def write_stream(fd: int, pieces: Iterable, pool: CrcPool, limit: int) -> tuple[int, int]:
-    """Writes buffer pieces to ``fd``; returns (bytes written, CRC32C). Each piece is consumed
+def write_stream(fd: int, pieces: Iterable, pool: CrcPool | None, limit: int) -> tuple[int, int]:
+    """Writes buffer pieces to ``fd``; returns (bytes written, CRC32C, 0 when ``pool`` is None). Each piece is consumed
     (written and checksummed) before the next is requested, so producers may reuse buffers.
 
     Raises:
@@ -97,11 +97,11 @@ def write_stream(fd: int, pieces: Iterable, pool: CrcPool, limit: int) -> tuple[
             n = part.nbytes
             if n > limit - total:
                 raise ValueError(f"chunks hold more than the {limit} bytes the shape needs")
-            fut = pool.submit(part, crc)
+            fut = pool.submit(part, crc) if pool is not None else None
             rest = part
             while rest.nbytes:
                 rest = rest[os.write(fd, rest) :]
-            crc = fut.result()
+            crc = fut.result() if fut is not None else 0
             total += n
     return total, crc
 
