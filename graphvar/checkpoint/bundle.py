@@ -45,6 +45,8 @@ def data_path(prefix: str, shard: int = 0, num_shards: int = 1) -> str:
 def writable_dtype(dtype) -> dtypes.DType:
     """The DType for ``dtype`` if a checkpoint can hold it; TypeError otherwise (strings, objects)."""
     try:
+        if isinstance(dtype, np.dtype) and dtype.byteorder not in "=|":
+            dtype = dtype.newbyteorder("=")  # big-endian arrays are converted chunk by chunk
         d = dtypes.as_dtype(dtype)
     except TypeError as e:
         raise TypeError(f"cannot save dtype {dtype!r} in a checkpoint") from e

@@ -197,6 +197,7 @@ def read_table(data: bytes) -> list[tuple[bytes, bytes]]:
         _, pos = decode_varint(footer, pos, 40)
     except ProtoError as e:
         raise TableError(f"bad metaindex handle in footer: {e}") from e
+    _block_entries(_read_block(data, footer[:pos], "metaindex"), "metaindex")  # unused, but must be intact
     index = _block_entries(_read_block(data, footer[pos:40], "index"), "index")
     out: list[tuple[bytes, bytes]] = []
     for n, (_, handle) in enumerate(index):
