@@ -170,13 +170,14 @@ def _finish(dst: np.ndarray, buf: np.ndarray) -> None:
 
 def _uniform_chunk(dst: np.ndarray, words: np.ndarray, lo, hi) -> None:
     if dst.dtype.kind == "i":
+        words = words[: dst.size]
         r = np.remainder(words, np.uint64(hi - lo), out=words)
         np.add(r, np.uint64(lo & _M64), out=r)
         np.copyto(dst, r.view(np.int64), casting="unsafe")
         return
     buf = _work_buffer(dst)
     if dst.dtype == np.float64:
-        _unit_f64(words, buf)
+        _unit_f64(words[: dst.size], buf)
     elif dst.dtype == np.float32:
         _unit_f32(words.view(np.uint32)[: dst.size], buf)
     else:  # float16: 11 bits, so [0, 1) stays below 1 after rounding to half
@@ -216,13 +217,13 @@ def _truncated_candidates(words: np.ndarray, z: np.ndarray, bound: float) -> np.
 def _truncated_chunk(dst: np.ndarray, words: np.ndarray, start: int, mean, stddev, bound) -> np.ndarray:
     """Fills dst from attempt 0; returns the flat indices still to redraw (about 0.2% of them)."""
     buf = _work_buffer(dst)
-    miss = _truncated_candidates(words, buf, bound)
+    miss = _truncated_candidates(words[: dst.size * (2 if dst.dtype == np.float64 else 1)], buf, bound)
     _affine(buf, stddev, mean)
     _finish(dst, buf)
     return miss + start
 
 
-def _truncated_redraws(flat: np.ndarray, todo: np.ndarray, key: int, run: int, params) -> None:
+def _truncated_redraws(flat: np.ndarray, base: int, todo: np.ndarray, key: int, run: int, params) -> None:
     """Redraws elements ``todo`` from attempts 1, 2, ... (counter word 2) until all are in bound."""
     mean, stddev, bound = params
     ftype = np.float64 if flat.dtype == np.float64 else np.float32
@@ -236,7 +237,7 @@ def _truncated_redraws(flat: np.ndarray, todo: np.ndarray, key: int, run: int, p
         done = np.ones(todo.size, dtype=bool)
         done[miss] = False
         _affine(z, stddev, mean)
-        flat[todo[done]] = z[done]
+        flat[todo[done] - base] = z[done]
         todo = todo[miss]
 
 
@@ -251,25 +252,31 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
-def _run_chunks(
-    out: np.ndarray, stream: tuple[int, int], words_per_8: int, work: Callable, chunk: int, threads: int | None
-) -> list:
-    """Calls ``work(dst, words, start)`` over chunks of ``out``'s flat view, in parallel; returns its results.
+def _run_chunks(out: np.ndarray, stream: tuple[int, int], words_per_8: int, work: Callable, opts: dict) -> list:
+    """Calls ``work(dst, words, first)`` over chunks of ``out`` (element ``base + j`` at flat ``j``).
 
-    ``words_per_8`` is how many stream words 8 elements use; chunk starts are multiples of 8.
+    Chunks split at multiples of ``chunk`` (a multiple of 8, so a chunk starts on a Philox block);
+    a first chunk that starts mid-block is computed from the block start in a chunk-sized
+    temporary. ``words_per_8``: stream words per 8 elements. Returns work's results in order.
     """
-    flat = out.reshape(-1)
-    if chunk % 8:
-        raise ValueError(f"chunk must be a multiple of 8, got {chunk}")
+    flat, base, chunk = out.reshape(-1), opts["base"], opts["chunk"]
+    if chunk <= 0 or chunk % 8:
+        raise ValueError(f"chunk must be a positive multiple of 8, got {chunk}")
 
     def task(start: int):
-        dst = flat[start : start + chunk]
-        nwords = -(-dst.size * words_per_8 // 8)
-        return work(dst, _raw_words(*stream, 0, start * words_per_8 // 8, nwords), start)
+        stop = min((start // chunk + 1) * chunk, base + flat.size)
+        first = start - start % 8
+        dst = flat[start - base : stop - base] if first == start else np.empty(stop - first, out.dtype)
+        nwords = -(-(dst.size + dst.size % 2) * words_per_8 // 8)  # whole Box-Muller pairs
+        result = work(dst, _raw_words(*stream, 0, first * words_per_8 // 8, nwords), first)
+        if first != start:
+            flat[: stop - start] = dst[start - first :]
+            result = result[result >= start] if isinstance(result, np.ndarray) else result
+        return result
 
-    starts = range(0, flat.size, chunk)
-    threads = threads or os.cpu_count() or 1
-    if threads == 1 or len(starts) == 1:
+    starts = [base] + list(range((base // chunk + 1) * chunk, base + flat.size, chunk)) if flat.size else []
+    threads = opts["threads"] or os.cpu_count() or 1
+    if threads == 1 or len(starts) <= 1:
         return [task(s) for s in starts]
     pool = _executor() if threads == (os.cpu_count() or 1) else ThreadPoolExecutor(threads)
     try:
@@ -287,7 +294,15 @@ def _check_out(out: np.ndarray, kinds: str) -> None:
 
 
 def fill_uniform(
-    out: np.ndarray, key: int, run: int, minval=0, maxval=None, *, chunk: int = CHUNK, threads: int | None = None
+    out: np.ndarray,
+    key: int,
+    run: int,
+    minval=0,
+    maxval=None,
+    *,
+    base: int = 0,
+    chunk: int = CHUNK,
+    threads: int | None = None,
 ) -> None:
     """Fills ``out`` with uniform values in [minval, maxval) from stream (key, run), in place.
 
@@ -310,11 +325,19 @@ def fill_uniform(
         ft = np.float32 if out.dtype == np.float16 else out.dtype.type
         lo, hi = ft(out.dtype.type(minval)), ft(out.dtype.type(1.0 if maxval is None else maxval))
         per8 = 8 if out.dtype == np.float64 else 4
-    _run_chunks(out, (key, run), per8, lambda d, w, s: _uniform_chunk(d, w, lo, hi), chunk, threads)
+    _run_chunks(out, (key, run), per8, lambda d, w, s: _uniform_chunk(d, w, lo, hi), _opts(base, chunk, threads))
 
 
 def fill_normal(
-    out: np.ndarray, key: int, run: int, mean=0.0, stddev=1.0, *, chunk: int = CHUNK, threads: int | None = None
+    out: np.ndarray,
+    key: int,
+    run: int,
+    mean=0.0,
+    stddev=1.0,
+    *,
+    base: int = 0,
+    chunk: int = CHUNK,
+    threads: int | None = None,
 ) -> None:
     """Fills float ``out`` with normal(mean, stddev) values from stream (key, run), in place (Box-Muller).
 
@@ -323,11 +346,25 @@ def fill_normal(
     """
     _check_out(out, "f")
     per8 = 8 if out.dtype == np.float64 else 4
-    _run_chunks(out, (key, run), per8, lambda d, w, s: _normal_chunk(d, w, float(mean), float(stddev)), chunk, threads)
+    _run_chunks(
+        out,
+        (key, run),
+        per8,
+        lambda d, w, s: _normal_chunk(d, w, float(mean), float(stddev)),
+        _opts(base, chunk, threads),
+    )
 
 
 def fill_truncated_normal(
-    out: np.ndarray, key: int, run: int, mean=0.0, stddev=1.0, *, chunk: int = CHUNK, threads: int | None = None
+    out: np.ndarray,
+    key: int,
+    run: int,
+    mean=0.0,
+    stddev=1.0,
+    *,
+    base: int = 0,
+    chunk: int = CHUNK,
+    threads: int | None = None,
 ) -> None:
     """Fills float ``out`` with TF's truncated normal: standard normals redrawn while |x| > 2, then
     ``x * stddev + mean``. Deterministic per element (redraws use counter word 2 = attempt).
@@ -335,14 +372,21 @@ def fill_truncated_normal(
     Example:
       >>> a = np.empty(5, np.float64); fill_truncated_normal(a, philox_key(1, 2), run=3)
     """
-    _fill_truncated(out, key, run, float(mean), float(stddev), _TRUNC_BOUND, chunk, threads)
+    _fill_truncated(out, key, run, (float(mean), float(stddev), _TRUNC_BOUND), _opts(base, chunk, threads))
 
 
-def _fill_truncated(out, key, run, mean, stddev, bound, chunk=CHUNK, threads=None) -> None:
+def _opts(base: int, chunk: int, threads: int | None) -> dict:
+    """Keyword options shared by the fills: ``out[j]`` is stream element ``base + j`` (as in the
+    kernels' ``base``); ``chunk`` / ``threads`` tune the work split and never change the values."""
+    if base < 0:
+        raise InvalidArgumentError(None, None, f"random fill base must be >= 0, got {base}")
+    return {"base": int(base), "chunk": int(chunk), "threads": threads}
+
+
+def _fill_truncated(out: np.ndarray, key: int, run: int, params: tuple, opts: dict) -> None:
+    """Truncated normal with ``params = (mean, stddev, bound)``; tests shrink ``bound`` to force redraws."""
     _check_out(out, "f")
     per8 = 16 if out.dtype == np.float64 else 8
-    missing = _run_chunks(
-        out, (key, run), per8, lambda d, w, s: _truncated_chunk(d, w, s, mean, stddev, bound), chunk, threads
-    )
+    missing = _run_chunks(out, (key, run), per8, lambda d, w, s: _truncated_chunk(d, w, s, *params), opts)
     if missing:
-        _truncated_redraws(out.reshape(-1), np.concatenate(missing), key, run, (mean, stddev, bound))
+        _truncated_redraws(out.reshape(-1), opts["base"], np.concatenate(missing), key, run, params)
