@@ -1,0 +1,143 @@
+"""graphvar: TF1's graph / Variable / Session / Saver workflow on NumPy or CuPy.
+
+`import graphvar as tf` and TF1 code that builds variables, initializes, runs and
+saves them runs unchanged. This module only re-exports the public API.
+"""
+
+from graphvar import dtypes, errors
+from graphvar.config import ConfigProto, GPUOptions, GraphOptions, OptimizerOptions, RunMetadata, RunOptions
+from graphvar.dtypes import (
+    DType,
+    as_dtype,
+    bfloat16,
+    bool,  # noqa: A004 - TF's public name
+    complex64,
+    complex128,
+    double,
+    float16,
+    float32,
+    float64,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    string,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+)
+from graphvar.framework.ops import (
+    Graph,
+    GraphKeys,
+    Operation,
+    Tensor,
+    add_to_collection,
+    add_to_collections,
+    control_dependencies,
+    convert_to_tensor,
+    device,
+    get_collection,
+    get_collection_ref,
+    get_default_graph,
+    name_scope,
+    register_tensor_conversion_function,
+    reset_default_graph,
+)
+from graphvar.framework.random_seed import get_seed, set_random_seed
+from graphvar.framework.tensor_shape import Dimension, TensorShape
+from graphvar.ops.array_ops import (
+    cast,
+    constant,
+    fill,
+    identity,
+    ones,
+    ones_like,
+    placeholder,
+    reshape,
+    to_float,
+    zeros,
+    zeros_like,
+)
+from graphvar.ops.control_flow_ops import group, no_op, tuple  # noqa: A004
+from graphvar.ops.math_ops import (
+    abs,  # noqa: A004
+    add,
+    div,
+    divide,
+    equal,
+    exp,
+    floordiv,
+    floormod,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    log,
+    logical_and,
+    logical_not,
+    logical_or,
+    matmul,
+    maximum,
+    minimum,
+    mod,
+    multiply,
+    negative,
+    not_equal,
+    pow,  # noqa: A004
+    reduce_max,
+    reduce_mean,
+    reduce_min,
+    reduce_prod,
+    reduce_sum,
+    sigmoid,
+    softmax,
+    sqrt,
+    square,
+    subtract,
+    tanh,
+    truediv,
+)
+from graphvar.ops.random_ops import random_normal, random_uniform, truncated_normal
+from graphvar.ops.state_ops import assign, assign_add, assign_sub
+from graphvar.session import InteractiveSession, Session, get_default_session
+from graphvar.variables import (
+    Variable,
+    all_variables,
+    assert_variables_initialized,
+    global_variables,
+    global_variables_initializer,
+    initialize_all_variables,
+    initialize_local_variables,
+    initialize_variables,
+    is_variable_initialized,
+    local_variables,
+    local_variables_initializer,
+    model_variables,
+    report_uninitialized_variables,
+    trainable_variables,
+    variables_initializer,
+)
+
+from graphvar import nn  # noqa: E402  (after the ops it re-exports)
+from graphvar import train  # noqa: E402
+
+__version__ = "0.1.0"
+sub = subtract
+mul = multiply
+neg = negative
+newaxis = None
+VERSION = __version__
+
+
+def disable_v2_behavior() -> None:
+    """No-op: graphvar always has TF1 graph semantics."""
+
+
+def disable_eager_execution() -> None:
+    """No-op: graphvar always builds graphs."""
+
+
+def executing_eagerly() -> bool:
+    return False

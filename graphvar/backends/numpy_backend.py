@@ -1,0 +1,72 @@
+"""The host backend: NumPy arrays, NumPy's Philox generator, one table op type -> kernel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from graphvar import errors
+from graphvar.backends.array_kernels import make_kernels
+
+
+class NumpyBackend:
+    """Runs ops on the host. Every op has a kernel here; other backends fall back to it."""
+
+    name = "numpy"
+    device = "/device:CPU:0"
+
+    def __init__(self) -> None:
+        self.kernels: dict[str, Any] = {**make_kernels(np), **_host_kernels()}
+
+    def to_host(self, x: Any) -> Any:
+        return x
+
+    def from_host(self, x: Any) -> Any:
+        return x
+
+    def empty(self, shape: tuple, dtype: Any) -> np.ndarray:
+        return np.empty(shape, dtype)
+
+    def owns(self, x: Any) -> bool:
+        return isinstance(x, (np.ndarray, np.generic))
+
+
+def _host_kernels() -> dict[str, Any]:
+    from graphvar import random as rnd
+
+    def fill(step: Any, args: list, ctx: Any, out: Any = None) -> np.ndarray:
+        a = step.attrs
+        if out is None:
+            return np.full(a["shape"], a["value"], a["dtype"].np)
+        out.fill(a["value"])
+        return out
+
+    def generator(fn: Any, *params: str) -> Any:
+        def kernel(step: Any, args: list, ctx: Any, out: Any = None) -> np.ndarray:
+            a = step.attrs
+            if out is None:
+                out = np.empty(a["shape"], a["dtype"].np)
+            key, run = ctx.session._random_stream(step)
+            fn(out, key, run, *(a[p] for p in params))
+            return out
+
+        return kernel
+
+    def placeholder(step: Any, args: list, ctx: Any) -> None:
+        a = step.attrs
+        shape = a["shape"].as_list() if a["shape"].ndims is not None else "<unknown>"
+        raise errors.InvalidArgumentError(
+            None, step.op,
+            f"You must feed a value for placeholder tensor '{step.op.name}' with dtype {a['dtype'].name} and shape {shape}",
+        )  # fmt: skip
+
+    return {
+        "Const": lambda step, args, ctx: step.attrs["value"],
+        "Placeholder": placeholder,
+        "Fill": fill,
+        "RandomStandardNormal": generator(rnd.fill_normal, "mean", "stddev"),
+        "TruncatedNormal": generator(rnd.fill_truncated_normal, "mean", "stddev"),
+        "RandomUniform": generator(rnd.fill_uniform, "minval", "maxval"),
+        "RandomUniformInt": generator(rnd.fill_uniform, "minval", "maxval"),
+    }

@@ -1,0 +1,53 @@
+"""The op table: an op type is a name, a shape rule and a few flags.
+
+Ops modules register their types here; backends register one kernel per type in their
+own table. Adding an op touches its ops module and the backend tables, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class OpDef:
+    """What the graph and the planner know of an op type.
+
+    Attributes:
+      type: the op type name ("MatMul").
+      shape_fn: (op) -> list of (DType, TensorShape), one per output; raises ValueError
+        with what was expected and what was found (the caller adds the op's name).
+      stateful: runs for its side effect or gives new values each run (random, assign).
+      ref_inputs: input positions that receive the variable itself (not its value), or "all".
+      aliases: the output may share memory with an input or a variable (fetches copy it).
+      fills: a value generator whose kernel can write straight into a given buffer.
+      ref_output: the output is the variable itself (fetching it copies the value).
+    """
+
+    type: str
+    shape_fn: Callable[[Any], list]
+    stateful: bool = False
+    ref_inputs: tuple[int, ...] | str = ()
+    aliases: bool = False
+    fills: bool = False
+    ref_output: bool = False
+
+
+OP_DEFS: dict[str, OpDef] = {}
+
+
+def register_op(type_name: str, shape_fn: Callable[[Any], list], **flags: Any) -> OpDef:
+    if type_name in OP_DEFS:
+        raise KeyError(f"Op type {type_name!r} is registered twice")
+    op_def = OpDef(type_name, shape_fn, **flags)
+    OP_DEFS[type_name] = op_def
+    return op_def
+
+
+def get_op_def(type_name: str) -> OpDef:
+    try:
+        return OP_DEFS[type_name]
+    except KeyError:
+        raise KeyError(f"Op type {type_name!r} is not registered") from None

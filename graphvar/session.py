@@ -1,0 +1,402 @@
+"""Session: runs parts of a Graph, holds the variables' values, caches compiled plans."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from graphvar import backends, errors, fetches, plan
+from graphvar.backends.array_kernels import VarSlot
+from graphvar.config import ConfigProto
+from graphvar.framework import device as device_lib
+from graphvar.framework import ops
+from graphvar.framework.op_registry import get_op_def
+
+log = logging.getLogger("graphvar")
+_MAX_PLANS = 4096
+
+
+class _DefaultSessions(threading.local):
+    def __init__(self) -> None:
+        self.stack: list[Session] = []
+
+
+_defaults = _DefaultSessions()
+
+
+def get_default_session() -> Session | None:
+    """The innermost session entered with `with sess:` / `sess.as_default()` in this thread."""
+    return _defaults.stack[-1] if _defaults.stack else None
+
+
+class _Runner:
+    """A compiled run: feed converters, steps, fetch converters, result structure."""
+
+    __slots__ = ("session", "feeds", "steps", "nslots", "fetch_slots", "rebuild")
+
+    def __init__(
+        self, session: Session, feeds: list, steps: list, nslots: int, fetch_slots: list, rebuild: Callable
+    ) -> None:
+        self.session, self.feeds, self.steps, self.nslots = session, feeds, steps, nslots
+        self.fetch_slots, self.rebuild = fetch_slots, rebuild
+
+    def __call__(self, feed_values: Any) -> Any:
+        env = [plan.UNSET] * self.nslots
+        for (slot, convert), value in zip(self.feeds, feed_values):
+            env[slot] = convert(value)
+        plan.execute(self.steps, env, plan.RunContext(self.session, env))
+        return self.rebuild([fetch(env[slot]) for slot, fetch in self.fetch_slots])
+
+
+class Session:
+    """Runs operations of a graph; variables have values only inside a Session.
+
+    Args:
+      target: accepted for compatibility; graphvar runs in-process ("" only).
+      graph: the Graph to run (default: the default graph).
+      config: a ConfigProto (log_device_placement is honoured).
+
+    Example:
+      >>> with tf.Session() as sess:
+      ...     sess.run(tf.global_variables_initializer())
+      ...     print(sess.run(weights))
+    """
+
+    def __init__(self, target: str = "", graph: ops.Graph | None = None, config: ConfigProto | None = None) -> None:
+        if target:
+            raise errors.UnimplementedError(
+                None, None, f"Session target {target!r}: graphvar only runs in-process (target '')"
+            )
+        self._graph = graph if graph is not None else ops.get_default_graph()
+        self._config = config if config is not None else ConfigProto()
+        self._closed = False
+        self._lock = threading.RLock()
+        self._runners: dict[Any, _Runner] = {}
+        self._var_slots: dict[ops.Operation, VarSlot] = {}
+        self._backends: dict[ops.Operation, Any] = {}
+        self._random_runs: dict[ops.Operation, int] = {}
+        self._random_keys: dict[ops.Operation, int] = {}
+        self._host = backends.host()
+        self.host_fallbacks: dict[str, int] = {}
+        self._context_stack: list[Any] = []
+
+    graph = property(lambda self: self._graph)
+    graph_def = property(lambda self: None)
+    sess_str = property(lambda self: "")
+
+    # ---- running ----
+    def run(self, fetches: Any, feed_dict: dict | None = None, options: Any = None, run_metadata: Any = None) -> Any:
+        """Computes `fetches` (a graph element or a nested list/tuple/namedtuple/dict of them).
+
+        Args:
+          fetches: Tensors, Operations, Variables or their names, possibly nested.
+          feed_dict: {Tensor, Variable or name: value} overriding tensors' values for this run.
+
+        Returns:
+          NumPy values in the structure of `fetches` (None for Operations).
+
+        Raises:
+          RuntimeError: the session is closed.
+          ValueError / TypeError: a fetch or feed that does not belong to this graph or does not fit.
+          errors.OpError: an op failed (e.g. FailedPreconditionError for an uninitialized variable).
+        """
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+        feed_keys = tuple(feed_dict) if feed_dict else ()
+        key = (_freeze(fetches) if isinstance(fetches, (list, tuple, dict)) else fetches, feed_keys)
+        runner = self._runners.get(key)
+        if runner is None:
+            runner = self._compile(fetches, feed_keys, key)
+        return runner(feed_dict.values() if feed_dict else ())
+
+    def make_callable(
+        self, fetches: Any, feed_list: list | None = None, accept_options: bool = False
+    ) -> Callable[..., Any]:
+        """A function running `fetches` with positional values for `feed_list`, skipping per-call lookups."""
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+        runner = self._compile(fetches, tuple(feed_list or ()), None)
+
+        def call(*feed_args: Any, **kwargs: Any) -> Any:
+            if self._closed:
+                raise RuntimeError("Attempted to use a closed Session.")
+            if len(feed_args) != len(runner.feeds):
+                raise TypeError(f"Expected {len(runner.feeds)} feed values, got {len(feed_args)}")
+            return runner(feed_args)
+
+        return call
+
+    def _compile(self, fetch_struct: Any, feed_keys: tuple, cache_key: Any) -> _Runner:
+        feeds = [self._resolve_feed(k) for k in feed_keys]
+        elems, rebuild = fetches.flatten(fetch_struct, self._resolve_fetch)
+        with self._lock:
+            compiler = plan.Compiler(self, feeds)
+            targets = [e.op if isinstance(e, ops.Tensor) else e for e in elems if e not in compiler.feed_slots]
+            steps = compiler.compile(targets)
+            fetch_slots = [self._fetch_slot(e, compiler) for e in elems]
+            feed_specs = [(compiler.feed_slots[t], _feed_converter(t)) for t in feeds]
+            runner = _Runner(self, feed_specs, steps, compiler.nslots, fetch_slots, rebuild)
+            if cache_key is not None:
+                if len(self._runners) >= _MAX_PLANS:
+                    self._runners.clear()
+                self._runners[cache_key] = runner
+        return runner
+
+    def _resolve_fetch(self, f: Any) -> Any:
+        try:
+            return self._graph.as_graph_element(f)
+        except (TypeError, ValueError, KeyError) as e:
+            raise type(e)(f"Fetch argument {f!r} cannot be interpreted as a Tensor. ({e})") from None
+
+    def _resolve_feed(self, k: Any) -> ops.Tensor:
+        try:
+            t = self._graph.as_graph_element(k, allow_operation=False)
+        except (TypeError, ValueError, KeyError) as e:
+            raise type(e)(f"Cannot interpret feed_dict key {k!r} as a Tensor: {e}") from None
+        return t
+
+    def _fetch_slot(self, e: Any, compiler: plan.Compiler) -> tuple[int, Callable]:
+        if isinstance(e, ops.Operation):
+            return compiler.slots[e], _none
+        slot = compiler.slot_of(e)
+        if e in compiler.feed_slots:
+            return slot, _identity
+        op_def = get_op_def(e.op.type)
+        if op_def.ref_output:
+            return slot, _fetch_ref
+        backend = compiler.steps_by_op[e.op].backend
+        return slot, _fetch_copy(backend) if op_def.aliases or e.op.type == "Const" else _fetch_value(backend)
+
+    # ---- placement and per-session state, used by the compiler and kernels ----
+    def _backend_for(self, op: ops.Operation) -> Any:
+        backend = self._backends.get(op)
+        if backend is not None:
+            return backend
+        ref_inputs = get_op_def(op.type).ref_inputs
+        if ref_inputs == "all":
+            backend, note = self._host, ""
+        elif ref_inputs:
+            backend, note = self._backend_for(op._inputs[ref_inputs[0]].op), ""
+        else:
+            backend, note = backends.for_device(*device_lib.device_type_and_index(op.device))
+        if note:
+            log.info("graphvar: %s (%s) placed on %s: %s", op.name, op.type, op.device or "default device", note)
+        if self._config.log_device_placement:
+            print(f"{op.name}: ({op.type}): {backend.device}", file=sys.stderr)
+        self._backends[op] = backend
+        return backend
+
+    def _host_fallback(self, op: ops.Operation, backend: Any) -> tuple[Any, Any]:
+        kernel = self._host.kernels.get(op.type)
+        if kernel is None:
+            raise errors.UnimplementedError(
+                None, op, f"No kernel for op {op.name!r} of type {op.type!r} on any backend"
+            )
+        count = self.host_fallbacks.get(op.type, 0)
+        if count == 0:
+            log.warning("graphvar: no %s kernel for %s; running %s on the host", backend.name, op.type, op.name)
+        self.host_fallbacks[op.type] = count + 1
+        self._backends[op] = self._host
+        return self._host, kernel
+
+    def _prepare_step(self, step: plan.Step) -> None:
+        op = step.op
+        if op.type == "VariableV2":
+            slot = self._var_slots.get(op)
+            if slot is None:
+                slot = self._var_slots[op] = VarSlot(op.name, op._attrs["shape"], step.backend)
+            step.kernel = lambda step, args, ctx, _slot=slot: _slot
+        elif "seed" in op._attrs:
+            step.extra = self._random_key(op)
+
+    def _random_key(self, op: ops.Operation) -> int:
+        from graphvar import random as rnd
+
+        seed, seed2 = op._attrs["seed"], op._attrs["seed2"]
+        if seed or seed2:
+            return rnd.philox_key(seed, seed2)
+        key = self._random_keys.get(op)
+        if key is None:  # neither graph nor op seed: a fresh stream in every Session
+            key = self._random_keys[op] = rnd.philox_key(secrets.randbits(31), secrets.randbits(31))
+        return key
+
+    def _random_stream(self, step: plan.Step) -> tuple[int, int]:
+        """(key, run index) for a random op: the n-th run of the op in this Session uses index n."""
+        with self._lock:
+            run = self._random_runs.get(step.op, 0)
+            self._random_runs[step.op] = run + 1
+        return step.extra, run
+
+    def _fill_assign_kernel(self, backend: Any) -> Callable:
+        def fill_assign(step: plan.Step, args: list, ctx: plan.RunContext) -> VarSlot:
+            slot, gen = args[0], step.fill_step
+            shape, dtype = tuple(gen.attrs["shape"]), gen.attrs["dtype"].np
+            with slot.lock:
+                buf = slot.value
+                if buf is None or buf.shape != shape or buf.dtype != dtype:
+                    if step.attrs.get("validate_shape", True):
+                        slot.check_shape(shape, step.op.name)
+                    buf = backend.empty(shape, dtype)
+                gen.kernel(gen, [], ctx, out=buf)
+                slot.value = buf
+            return slot
+
+        return fill_assign
+
+    def _variable_slot(self, variable: Any) -> VarSlot:
+        """The Session's slot for a Variable (used by the Saver); creates it uninitialized if needed."""
+        op = variable.op if hasattr(variable, "op") else variable
+        with self._lock:
+            slot = self._var_slots.get(op)
+            if slot is None:
+                backend = self._backend_for(op)
+                slot = self._var_slots[op] = VarSlot(op.name, op._attrs["shape"], backend)
+            return slot
+
+    # ---- lifecycle ----
+    def close(self) -> None:
+        """Frees the variables' buffers; later calls raise RuntimeError."""
+        with self._lock:
+            self._closed = True
+            for slot in self._var_slots.values():
+                slot.value = None
+            self._var_slots.clear()
+            self._runners.clear()
+            self._backends.clear()
+
+    def list_devices(self) -> list[Any]:
+        devices = [_DeviceAttributes("/job:localhost/replica:0/task:0/device:CPU:0", "CPU")]
+        if backends.cuda_available():
+            import cupy
+
+            for i in range(cupy.cuda.runtime.getDeviceCount()):
+                devices.append(_DeviceAttributes(f"/job:localhost/replica:0/task:0/device:GPU:{i}", "GPU"))
+        return devices
+
+    @contextlib.contextmanager
+    def as_default(self) -> Iterator[Session]:
+        """Makes this the default session (for Tensor.eval / Operation.run) inside the block."""
+        _defaults.stack.append(self)
+        try:
+            yield self
+        finally:
+            _defaults.stack.remove(self)
+
+    def __enter__(self) -> Session:
+        graph_ctx, sess_ctx = self._graph.as_default(), self.as_default()
+        graph_ctx.__enter__()
+        sess_ctx.__enter__()
+        self._context_stack.append((graph_ctx, sess_ctx))
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        graph_ctx, sess_ctx = self._context_stack.pop()
+        sess_ctx.__exit__(exc_type, exc, tb)
+        graph_ctx.__exit__(exc_type, exc, tb)
+        self.close()
+
+
+class InteractiveSession(Session):
+    """A Session that makes itself the default session (and its graph the default graph) on creation."""
+
+    def __init__(self, target: str = "", graph: ops.Graph | None = None, config: ConfigProto | None = None) -> None:
+        super().__init__(target, graph, config)
+        self._interactive = (self._graph.as_default(), self.as_default())
+        for ctx in self._interactive:
+            ctx.__enter__()
+
+    def close(self) -> None:
+        super().close()
+        ctxs, self._interactive = self._interactive, ()
+        for ctx in reversed(ctxs):
+            with contextlib.suppress(ValueError, IndexError):
+                ctx.__exit__(None, None, None)
+
+
+class _DeviceAttributes:
+    def __init__(self, name: str, device_type: str) -> None:
+        self.name, self.device_type, self.memory_limit_bytes = name, device_type, 0
+
+    def __repr__(self) -> str:
+        return f"_DeviceAttributes({self.name}, {self.device_type})"
+
+
+def _freeze(f: Any) -> Any:
+    return fetches.freeze(f)
+
+
+def _none(value: Any) -> None:
+    return None
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _host_value(x: Any) -> Any:
+    return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
+
+
+def _fetch_ref(slot: VarSlot) -> Any:
+    with slot.lock:
+        value = slot.read()
+        host = slot.backend.to_host(value)
+        return _host_value(host.copy() if host is value else host)
+
+
+def _fetch_copy(backend: Any) -> Callable:
+    def fetch(x: Any) -> Any:
+        if x is None:
+            return None
+        host = backend.to_host(x)
+        return _host_value(np.array(host, copy=True) if host is x else host)
+
+    return fetch
+
+
+def _fetch_value(backend: Any) -> Callable:
+    return lambda x: _host_value(backend.to_host(x)) if x is not None else None
+
+
+def _feed_converter(t: ops.Tensor) -> Callable[[Any], Any]:
+    target, shape, name, dtype = t.dtype.np, t.shape, t.name, t.dtype
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, ops.Tensor) or hasattr(value, "_as_graph_element"):
+            raise TypeError("The value of a feed cannot be a tf.Tensor object. Acceptable feed values include "
+                            "Python scalars, strings, lists, numpy ndarrays, or TensorHandles.")  # fmt: skip
+        arr = np.asarray(value) if target is not None else np.asarray(value, dtype=object)
+        if target is not None and arr.dtype != target:
+            if not _feed_castable(arr, target):
+                raise TypeError(
+                    f"Cannot feed value of dtype {arr.dtype} for Tensor {name!r}, which has dtype {dtype.name}"
+                )
+            arr = arr.astype(target)
+        if not shape.is_compatible_with(arr.shape):
+            raise ValueError(f"Cannot feed value of shape {arr.shape!r} for Tensor {name!r}, which has shape {shape}")
+        return arr
+
+    return convert
+
+
+def _feed_castable(arr: np.ndarray, target: np.dtype) -> bool:
+    src = arr.dtype
+    if src.kind in "USO":
+        return False
+    if target.kind == "b":
+        return src.kind == "b"
+    if target.kind in "iu":
+        if src.kind == "f":
+            return bool(np.all(np.mod(arr, 1) == 0))
+        if src.kind in "iub" and arr.size:
+            info = np.iinfo(target)
+            return bool(arr.min() >= info.min and arr.max() <= info.max)
+        return src.kind in "iub"
+    return src.kind in "biufc" and (target.kind == "c" or src.kind != "c")

@@ -1,0 +1,29 @@
+"""``tf.train``: the Saver and the checkpoint helpers."""
+
+from graphvar.train.checkpoint_state import (
+    CheckpointState,
+    checkpoint_exists,
+    get_checkpoint_state,
+    latest_checkpoint,
+    update_checkpoint_state,
+)
+from graphvar.train.reader import (
+    CheckpointReader,
+    NewCheckpointReader,
+    list_variables,
+    load_checkpoint,
+    load_variable,
+)
+
+__all__ = [
+    "CheckpointReader",
+    "CheckpointState",
+    "NewCheckpointReader",
+    "checkpoint_exists",
+    "get_checkpoint_state",
+    "latest_checkpoint",
+    "list_variables",
+    "load_checkpoint",
+    "load_variable",
+    "update_checkpoint_state",
+]
