@@ -1,0 +1,120 @@
+"""Command-line tools: ``python -m graphvar inspect`` and ``python -m graphvar convert``.
+
+Both stream tensor by tensor, so memory stays bounded by the largest tensor (inspect with
+values) or by one 8 MiB buffer (convert), whatever the checkpoint size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from graphvar import errors
+from graphvar.checkpoint import BundleWriter, SafetensorsWriter, open_reader
+from graphvar.checkpoint.streaming import CHUNK_SIZE
+
+_PROGRESS_MIN_BYTES = 64 << 20
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def inspect_main(argv: list[str]) -> int:
+    """``inspect PATH [--tensor NAME] [--all]``: lists name, dtype, shape and size of every
+    tensor; prints values of one tensor (--tensor) or of all (--all). Returns the exit code."""
+    parser = argparse.ArgumentParser(prog="graphvar inspect", description="List or print checkpoint tensors.")
+    parser.add_argument("path", help="checkpoint prefix, .index, .data-*, or .safetensors file")
+    parser.add_argument("--tensor", help="print this tensor's value")
+    parser.add_argument("--all", action="store_true", help="print every tensor's value")
+    args = parser.parse_args(argv)
+    try:
+        with open_reader(args.path) as reader:
+            if args.tensor is not None:
+                _print_value(args.tensor, reader.get_tensor(args.tensor))
+                return 0
+            total = 0
+            for name in reader.keys():
+                info = reader.info(name)
+                total += info.size
+                print(f"{name}\t{info.dtype.name}\t{list(info.shape)}\t{_human(info.size)}")
+                if args.all:
+                    _print_value(name, reader.get_tensor(name))
+            print(f"# {len(reader.keys())} tensors, {_human(total)}")
+    except (errors.OpError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_value(name: str, value: np.ndarray) -> None:
+    print(f"tensor_name:  {name}")
+    with np.printoptions(threshold=sys.maxsize if value.size <= 10000 else 1000):
+        print(value)
+
+
+class _Progress:
+    """A one-line progress bar on stderr, shown only for big conversions."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.start = total, 0, time.monotonic()
+        self.enabled = total >= _PROGRESS_MIN_BYTES
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if self.enabled:
+            frac = self.done / self.total
+            rate = self.done / max(time.monotonic() - self.start, 1e-9)
+            bar = "#" * int(frac * 30)
+            print(f"\r[{bar:<30}] {frac:6.1%} {_human(self.done)} {_human(int(rate))}/s", end="", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.enabled:
+            print(file=sys.stderr)
+
+
+def convert_main(argv: list[str]) -> int:
+    """``convert SRC DST --to safetensors|tf``: copies every tensor, streaming through one
+    8 MiB buffer. DST is a checkpoint prefix (``DST.safetensors`` or ``DST.index`` + data).
+    Returns the exit code."""
+    parser = argparse.ArgumentParser(prog="graphvar convert", description="Convert a checkpoint's format.")
+    parser.add_argument("src")
+    parser.add_argument("dst")
+    parser.add_argument("--to", choices=["safetensors", "tf"], required=True)
+    args = parser.parse_args(argv)
+    try:
+        with open_reader(args.src) as reader:
+            _convert(reader, args.dst, args.to)
+    except (errors.OpError, ValueError, TypeError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _convert(reader, dst: str, to: str) -> None:
+    names = reader.keys()
+    if to == "safetensors":
+        writer = SafetensorsWriter(dst, [(n, reader.dtype(n), reader.shape(n)) for n in names])
+    else:
+        writer = BundleWriter(dst)
+    progress = _Progress(sum(reader.info(n).size for n in names))
+    buffer = memoryview(bytearray(CHUNK_SIZE))
+    with writer:
+        for name in names:
+            chunks = _counted(reader.iter_chunks(name, buffer), progress)
+            writer.add_chunks(name, reader.dtype(name), reader.shape(name), chunks)
+        writer.finish()
+    progress.close()
+
+
+def _counted(chunks, progress: _Progress):
+    for chunk in chunks:
+        yield chunk
+        progress.advance(chunk.nbytes)
