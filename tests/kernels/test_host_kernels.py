@@ -1,0 +1,143 @@
+"""The CUDA sources, built for the host via kernels/host_shim.h, against graphvar.random."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from host_kernels import NP, launch
+
+import graphvar.random as gr
+
+KEY = gr.philox_key(87654321, 1234)
+KEY_ARGS = (KEY & (2**64 - 1), KEY >> 64)
+GRIDS = [(1, 1), (3, 7), (13, 64), (40, 256)]
+SIZES = [0, 1, 7, 8, 9, 1000, 4099]
+BIG_BASE = 2**32 + 5  # element offsets past 32-bit indexing, without allocating them
+# Stated ULP bound of standard normals, kernels vs graphvar.random (docs/random.md). Measured on
+# 2.4M values: f16 1, f32 5 (glibc logf/cosf vs NumPy's SIMD float32 log/cos), f64 0.
+ULP_BOUND = {"f16": 1, "f32": 8, "f64": 2}
+
+
+def ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
+    """Max distance in units in the last place (+0 and -0 count as equal)."""
+    if a.size == 0:
+        return 0
+    ity = {2: np.int16, 4: np.int32, 8: np.int64}[a.dtype.itemsize]
+    ai, bi = a.view(ity).astype(np.int64), b.view(ity).astype(np.int64)
+    mag = np.int64((1 << (8 * a.dtype.itemsize - 1)) - 1)
+    ai = np.where(ai < 0, -(ai & mag), ai)
+    bi = np.where(bi < 0, -(bi & mag), bi)
+    return int(np.max(np.abs(ai - bi)))
+
+
+def host(kind: str, t: str, n: int, base: int, run: int, p0, p1) -> np.ndarray:
+    out = np.empty(n, NP[t])
+    if kind == "uniform":
+        kwargs = {"minval": p0, "maxval": p1}
+        gr.fill_uniform(out, KEY, run, base=base, **kwargs)
+    elif kind == "normal":
+        gr.fill_normal(out, KEY, run, p0, p1, base=base)
+    else:
+        gr.fill_truncated_normal(out, KEY, run, p0, p1, base=base)
+    return out
+
+
+def device(dll, kind: str, t: str, n: int, base: int, run: int, p0, p1, grid=(13, 64)) -> np.ndarray:
+    out = np.full(n + 2, 77, NP[t])  # guard elements catch out-of-range stores
+    args = (out[1:], n, base, *KEY_ARGS, run)
+    if t in ("i32", "i64"):
+        args += (p0, p1 - p0)
+    elif t == "f16":
+        args += (float(np.float16(p0)), float(np.float16(p1)))
+    else:
+        args += (p0, p1)
+    launch(dll, f"{kind}_{t}", *grid, *args)
+    assert out[0] == 77 and out[-1] == 77, "kernel wrote outside [0, n)"
+    return out[1:-1]
+
+
+UNIFORM_CASES = [("f16", 0.0, 1.0), ("f32", 0.0, 1.0), ("f32", -3.5, 7.25), ("f64", -1.0, 2.0)]
+UNIFORM_CASES += [("i32", -10, 1000), ("i32", -(2**31), 2**31 - 1), ("i64", -(2**63), 2**63 - 1), ("i64", 5, 6)]
+
+
+@pytest.mark.parametrize("t,lo,hi", UNIFORM_CASES)
+@pytest.mark.parametrize("grid", GRIDS)
+def test_uniform_bit_identical(host_dll, t, lo, hi, grid):
+    for n in SIZES:
+        for base in (0, 3, BIG_BASE):
+            want = host("uniform", t, n, base, 2, lo, hi)
+            got = device(host_dll, "uniform", t, n, base, 2, lo, hi, grid)
+            assert want.tobytes() == got.tobytes(), (t, n, base)
+
+
+@pytest.mark.parametrize("kind", ["normal", "truncated_normal"])
+@pytest.mark.parametrize("t", ["f16", "f32", "f64"])
+def test_normal_within_ulp_bound(host_dll, kind, t):
+    for n, base, grid in [
+        (20011, 0, (40, 256)),
+        (1001, 5, (3, 7)),
+        (999, BIG_BASE, (1, 1)),
+        (1, 1, (2, 2)),
+        (0, 0, (1, 1)),
+    ]:
+        want = host(kind, t, n, base, 1, 0.0, 1.0)
+        got = device(host_dll, kind, t, n, base, 1, 0.0, 1.0, grid)
+        assert ulp_distance(want, got) <= ULP_BOUND[t], (kind, t, n, base)
+    # mean/stddev: an error of k ULP in z becomes k * ulp(z) * stddev, plus one rounding
+    want = host(kind, t, 5003, 11, 4, 0.5, 2.0).astype(np.float64)
+    got = device(host_dll, kind, t, 5003, 11, 4, 0.5, 2.0).astype(np.float64)
+    eps = float(np.finfo(NP[t]).eps)
+    np.testing.assert_allclose(got, want, rtol=0, atol=2.0 * 6.0 * eps * (ULP_BOUND[t] + 2))
+
+
+def test_truncated_redraw_path_matches(host_dll):
+    # about 0.2% of float32 elements need attempt >= 1; 20000 elements exercise it many times
+    n = 20000
+    want = host("truncated_normal", "f32", n, 0, 0, 0.0, 1.0)
+    words = np.random.Philox(key=KEY, counter=[0, 0, 0, 0]).random_raw(n)
+    halves = words.view(np.uint32).astype(np.float64)
+    u, v = np.floor(halves[0::2] / 256) / 2**24, np.floor(halves[1::2] / 256) / 2**24
+    r = np.sqrt(-2 * np.log1p(-u))
+    redrawn = (np.abs(r * np.cos(2 * np.pi * v)) > 2) & (np.abs(r * np.sin(2 * np.pi * v)) > 2)
+    assert redrawn.sum() > 10
+    got = device(host_dll, "truncated_normal", "f32", n, 0, 0, 0.0, 1.0)
+    assert ulp_distance(want[redrawn], got[redrawn]) <= ULP_BOUND["f32"]
+
+
+@pytest.mark.parametrize("t", ["f16", "f32", "f64", "i32", "i64"])
+def test_fill_and_assign_ops(host_dll, t):
+    rng = np.random.default_rng(0)
+    for n, grid in [(0, (1, 1)), (1, (2, 3)), (1027, (5, 32)), (4096, (64, 256))]:
+        if t.startswith("i"):
+            info = np.iinfo(NP[t])
+            a, b = (rng.integers(info.min, info.max, n, dtype=NP[t], endpoint=True) for _ in range(2))
+        else:
+            a, b = ((rng.standard_normal(n) * 1e3).astype(NP[t]) for _ in range(2))
+        out = np.zeros(n, NP[t])
+        value = NP[t](3)
+        launch(host_dll, f"fill_{t}", *grid, out, n, int(value.view(np.uint16)) if t == "f16" else value.item())
+        assert np.all(out == value)
+        launch(host_dll, f"assign_{t}", *grid, out, a, n)
+        assert out.tobytes() == a.tobytes()
+        with np.errstate(over="ignore"):
+            for op, ref in (("add", a + b), ("sub", a - b)):
+                dst = a.copy()
+                launch(host_dll, f"assign_{op}_{t}", *grid, dst, b, n)
+                assert dst.tobytes() == ref.tobytes(), (op, t, n)
+
+
+def test_f16_rounding_matches_numpy(host_dll):
+    # every float32 pattern class: subnormal halves, ties, overflow to inf, NaN-free
+    rng = np.random.default_rng(1)
+    with np.errstate(over="ignore"):
+        x = np.concatenate(
+            [
+                rng.standard_normal(5000).astype(np.float32) * np.float32(10.0) ** rng.integers(-9, 6, 5000),
+                np.float32([65504, 65519.99, 65520, 2.0**-25, 2.0**-24 * 1.5, 2.0**-14, 0.0, -0.0, np.inf, -np.inf]),
+            ]
+        ).astype(np.float32)
+    a = x.astype(np.float16)
+    zero = np.zeros_like(a)
+    dst = a.copy()
+    launch(host_dll, "assign_add_f16", 4, 64, dst, zero, a.size)  # round-trips through float32
+    assert dst.tobytes() == (a + zero).tobytes()  # (-0 + 0 is +0 on both sides)
