@@ -86,7 +86,7 @@ def test_initializer_covers_only_variables_existing_when_called():
 
 def test_uninitialized_read_names_the_variable_and_reports():
     a = tf.Variable(1, name="alpha")
-    b = tf.Variable(2, name="beta")
+    tf.Variable(2, name="beta")
     with tf.Session() as sess:
         with pytest.raises(tf.errors.FailedPreconditionError, match="Attempting to use uninitialized value alpha"):
             sess.run(a + 1)
