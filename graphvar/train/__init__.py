@@ -7,6 +7,7 @@ from graphvar.train.checkpoint_state import (
     latest_checkpoint,
     update_checkpoint_state,
 )
+from graphvar.train.saver import Saver
 from graphvar.train.reader import (
     CheckpointReader,
     NewCheckpointReader,
@@ -19,6 +20,7 @@ __all__ = [
     "CheckpointReader",
     "CheckpointState",
     "NewCheckpointReader",
+    "Saver",
     "checkpoint_exists",
     "get_checkpoint_state",
     "latest_checkpoint",

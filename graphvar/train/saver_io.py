@@ -1,0 +1,265 @@
+"""Moving a Saver's variables between a Session and checkpoint files, one variable at a time.
+
+Save: every variable is checked first (initialized, a dtype the format can hold); then each
+is written straight from its own buffer while its lock is held, so a concurrent assign can
+neither tear it nor be torn. Restore: every key, dtype and shape is checked before any
+variable is touched; then each tensor is read straight into the variable's buffer (or a new
+one of the right shape), again under the variable's lock. Extra memory is a few I/O chunks.
+
+Non-NumPy backends stream through two optional methods, which the GPU backend provides:
+``save_chunks(array, chunk_bytes) -> Iterator[memoryview]`` and
+``restore_from(reader, name, array)``. A backend without them goes through ``to_host`` /
+``from_host``, which costs one host copy of the variable being moved (never of the model).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import glob
+import logging
+import os
+import sys
+from typing import Any, TextIO
+
+import numpy as np
+
+from graphvar import dtypes, errors
+from graphvar.backends.array_kernels import VarSlot
+from graphvar.checkpoint import BundleWriter, SafetensorsWriter, open_reader
+from graphvar.checkpoint.bundle import writable_dtype
+from graphvar.checkpoint.streaming import CHUNK_SIZE, TensorReader
+from graphvar.framework import ops
+from graphvar.framework.tensor_shape import TensorShape
+
+log = logging.getLogger("graphvar")
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One variable of a Saver: its checkpoint key and the variable (a Variable or its ref Tensor)."""
+
+    key: str
+    variable: Any
+
+    @property
+    def op(self) -> ops.Operation:
+        return self.variable.op
+
+    @property
+    def dtype(self) -> dtypes.DType:
+        return self.op._attrs["dtype"]
+
+    @property
+    def shape(self) -> TensorShape:
+        return self.op._attrs["shape"]
+
+
+class Progress:
+    """A one-line progress bar on stderr, redrawn per variable; silent unless enabled."""
+
+    def __init__(self, verb: str, total_bytes: int, enabled: bool, stream: TextIO | None = None) -> None:
+        self._verb, self._total, self._enabled = verb, max(total_bytes, 1), enabled
+        self._done = 0
+        self._stream = stream or sys.stderr
+
+    def advance(self, nbytes: int, name: str) -> None:
+        if not self._enabled:
+            return
+        self._done += nbytes
+        frac = min(self._done / self._total, 1.0)
+        bar = "#" * int(frac * 30)
+        self._stream.write(
+            f"\r{self._verb} [{bar:<30}] {frac:4.0%} {self._done / 2**20:,.0f}/{self._total / 2**20:,.0f} MiB {name[-40:]:<40}"
+        )
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._enabled:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+# ---- save ----
+def save_tensors(sess: Any, entries: list[Entry], prefix: str, fmt: str, progress: bool = False) -> None:
+    """Writes every entry's current value to checkpoint ``prefix`` (nothing appears unless all succeed).
+
+    Raises:
+      FailedPreconditionError: a variable is uninitialized (checked before any file is created).
+      TypeError: a dtype the format cannot hold (also before any file is created).
+    """
+    slots = [sess._variable_slot(e.variable) for e in entries]
+    specs = _saveable_specs(entries, slots, prefix)
+    writer = BundleWriter(prefix) if fmt == "tf" else SafetensorsWriter(prefix, specs)
+    bar = Progress("Saving", sum(int(np.prod(s)) * np.dtype(d).itemsize for _, d, s in specs), progress)
+    with writer:
+        for entry, slot, spec in zip(entries, slots, specs):
+            _write_slot(writer, entry.key, slot, spec if fmt != "tf" else None)
+            bar.advance(int(np.prod(spec[2])) * np.dtype(spec[1]).itemsize, entry.key)
+        writer.finish()
+    bar.close()
+
+
+def _saveable_specs(entries: list[Entry], slots: list[VarSlot], prefix: str) -> list[tuple[str, Any, tuple]]:
+    values = [slot.value for slot in slots]
+    missing = [e.op.name for e, v in zip(entries, values) if v is None]
+    if missing:
+        raise errors.FailedPreconditionError(
+            None, None, f"Attempting to use uninitialized value {', '.join(missing)} (nothing was saved to {prefix})"
+        )
+    for entry, value in zip(entries, values):
+        try:
+            writable_dtype(value.dtype)
+        except TypeError as e:
+            raise TypeError(f"Cannot save variable {entry.op.name}: {e}") from e
+    return [(e.key, v.dtype, tuple(v.shape)) for e, v in zip(entries, values)]
+
+
+def _write_slot(writer: Any, key: str, slot: VarSlot, spec: tuple | None) -> None:
+    with slot.lock:
+        value = slot.value
+        if value is None:
+            raise errors.FailedPreconditionError(None, None, f"Attempting to use uninitialized value {slot.name}")
+        if spec is not None and (value.dtype != spec[1] or tuple(value.shape) != spec[2]):
+            raise errors.InvalidArgumentError(
+                None, None, f"Variable {slot.name} changed to {value.dtype} {tuple(value.shape)} while being saved"
+            )
+        backend = slot.backend
+        if isinstance(value, np.ndarray):
+            writer.add(key, value)
+        elif hasattr(backend, "save_chunks"):
+            writer.add_chunks(key, value.dtype, tuple(value.shape), backend.save_chunks(value, CHUNK_SIZE))
+        else:
+            writer.add(key, backend.to_host(value))
+
+
+# ---- restore ----
+def restore_tensors(sess: Any, entries: list[Entry], path: str, reshape: bool = False, progress: bool = False) -> None:
+    """Validates the checkpoint at ``path`` against every entry, then streams each tensor in.
+
+    Raises:
+      NotFoundError: keys missing from the checkpoint (all of them, with close matches).
+      InvalidArgumentError: dtype or shape mismatches (all of them); nothing was changed.
+      DataLossError: a tensor failed its checksum; that variable is left uninitialized.
+    """
+    with open_reader(path) as reader:
+        shapes = _validate(reader, entries, path, reshape)
+        bar = Progress("Restoring", sum(reader.info(e.key).size for e in entries), progress)
+        for entry, (ckpt_shape, target_shape) in zip(entries, shapes):
+            slot = sess._variable_slot(entry.variable)
+            _restore_slot(reader, entry, slot, ckpt_shape, target_shape)
+            bar.advance(reader.info(entry.key).size, entry.key)
+        bar.close()
+
+
+def _validate(reader: TensorReader, entries: list[Entry], path: str, reshape: bool) -> list[tuple[tuple, tuple]]:
+    keys = reader.keys()
+    missing = [e.key for e in entries if not reader.has_tensor(e.key)]
+    if missing:
+        raise errors.NotFoundError(None, None, _missing_message(missing, keys, path))
+    problems, shapes = [], []
+    for e in entries:
+        info = reader.info(e.key)
+        if info.unreadable:
+            raise errors.UnimplementedError(None, None, f"Cannot restore variable {e.op.name}: {info.unreadable}")
+        target, problem = _target_shape(e, info.dtype, info.shape, reshape)
+        if problem:
+            problems.append(problem)
+        shapes.append((info.shape, target))
+    if problems:
+        raise errors.InvalidArgumentError(
+            None, None, f"Restoring from checkpoint {path} failed (no variable was changed):\n  " + "\n  ".join(problems)
+        )
+    return shapes
+
+
+def _missing_message(missing: list[str], keys: list[str], path: str) -> str:
+    lines = []
+    for key in missing:
+        close = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
+        hint = f" (did you mean: {', '.join(close)}?)" if close else ""
+        lines.append(f"Key {key} not found in checkpoint{hint}")
+    head = f"Restoring from checkpoint {path} failed: {len(missing)} key(s) not found (no variable was changed)"
+    return head + ":\n  " + "\n  ".join(lines)
+
+
+def _target_shape(e: Entry, dtype: dtypes.DType, shape: tuple, reshape: bool) -> tuple[tuple, str]:
+    """The shape the variable will have, and a description of what does not fit ('' if it fits)."""
+    where = f"variable {e.op.name} (checkpoint key {e.key})"
+    if dtype != e.dtype:
+        return shape, f"{where}: expected dtype {e.dtype.name} does not equal original dtype {dtype.name}"
+    static = e.shape
+    if not static.is_fully_defined():
+        if reshape or static.is_compatible_with(shape):
+            return shape, ""
+    elif static.as_tuple() == tuple(shape):
+        return shape, ""
+    elif reshape and static.num_elements() == int(np.prod(shape, dtype=np.int64)):
+        return static.as_tuple(), ""
+    want = static.as_list() if static.ndims is not None else "<unknown>"
+    return shape, (
+        f"{where}: Assign requires shapes of both tensors to match. lhs shape= {want} rhs shape= {list(shape)}"
+    )
+
+
+def _restore_slot(reader: TensorReader, entry: Entry, slot: VarSlot, ckpt_shape: tuple, target_shape: tuple) -> None:
+    with slot.lock:
+        buf = slot.value
+        if not _reusable(buf, target_shape, entry.dtype.np):
+            slot.value = buf = None  # let the old buffer go before the new one is allocated
+        try:
+            slot.value = _read_tensor(reader, entry.key, buf, slot.backend, ckpt_shape, target_shape, entry.dtype.np)
+        except errors.DataLossError as e:
+            slot.value = None
+            raise errors.DataLossError(None, None, f"{e.message}; variable {entry.op.name} is left uninitialized") from e
+        except BaseException:
+            slot.value = None
+            raise
+
+
+def _reusable(buf: Any, shape: tuple, dtype: np.dtype) -> bool:
+    if buf is None or tuple(buf.shape) != shape or buf.dtype != dtype:
+        return False
+    flags = buf.flags
+    return bool(flags.c_contiguous and getattr(flags, "writeable", True))
+
+
+def _read_tensor(
+    reader: TensorReader, key: str, buf: Any, backend: Any, ckpt_shape: tuple, target_shape: tuple, dtype: np.dtype
+) -> Any:
+    """Fills ``buf`` (or a new buffer) with tensor ``key`` and returns it."""
+    if backend.name != "numpy" and not hasattr(backend, "restore_from"):
+        return backend.from_host(reader.get_tensor(key).reshape(target_shape))  # one host copy of this variable
+    if buf is None:
+        buf = backend.empty(target_shape, dtype)
+    out = buf.reshape(ckpt_shape)  # a view: buf is C-contiguous
+    if isinstance(out, np.ndarray):
+        reader.read_into(key, out)
+    else:
+        backend.restore_from(reader, key, out)
+    return buf
+
+
+# ---- files of a checkpoint ----
+def delete_checkpoint(prefix: str, meta_graph_suffix: str = "meta") -> None:
+    """Removes a checkpoint's files, the index first so it never looks half there; errors are logged."""
+    paths = [prefix + ".index"]
+    paths += sorted(glob.glob(glob.escape(prefix) + ".data-?????-of-?????"))
+    paths += [prefix + ".safetensors", f"{prefix}.{meta_graph_suffix}"]
+    for path in paths:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            log.warning("Ignoring: could not delete %s: %s", path, e)
+
+
+def checkpoint_mtime(prefix: str) -> float | None:
+    """The modification time of a checkpoint (its index or safetensors file), or None if it is absent."""
+    for path in (prefix + ".index", prefix + ".safetensors"):
+        try:
+            return os.path.getmtime(path)
+        except OSError:
+            continue
+    return None
