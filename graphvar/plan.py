@@ -50,9 +50,10 @@ def execute(steps: list[Step], env: list, ctx: RunContext) -> None:
     """Runs the steps in order; the loop every `Session.run` spends its time in."""
     for step in steps:
         if env[step.slot] is UNSET:
-            args = [env[i] for i in step.inputs]
-            for k, fix in step.fixups:
-                args[k] = fix(args[k], ctx)
+            args = [env[i] for i in step.inputs] if step.inputs else []
+            if step.fixups:
+                for k, fix in step.fixups:
+                    args[k] = fix(args[k], ctx)
             try:
                 env[step.slot] = step.kernel(step, args, ctx)
             except errors.OpError:

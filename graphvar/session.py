@@ -39,19 +39,23 @@ def get_default_session() -> Session | None:
 class _Runner:
     """A compiled run: feed converters, steps, fetch converters, result structure."""
 
-    __slots__ = ("session", "feeds", "steps", "nslots", "fetch_slots", "rebuild")
+    __slots__ = ("session", "feeds", "steps", "nslots", "fetch_slots", "rebuild", "single")
 
-    def __init__(
-        self, session: Session, feeds: list, steps: list, nslots: int, fetch_slots: list, rebuild: Callable
-    ) -> None:
+    def __init__(self, session: Session, feeds: list, steps: list, nslots: int, fetch_slots: list, rebuild: Callable,
+                 single: bool) -> None:  # fmt: skip
         self.session, self.feeds, self.steps, self.nslots = session, feeds, steps, nslots
         self.fetch_slots, self.rebuild = fetch_slots, rebuild
+        self.single = fetch_slots[0] if single else None  # one fetch, not nested: skip the rebuild
 
     def __call__(self, feed_values: Any) -> Any:
         env = [plan.UNSET] * self.nslots
-        for (slot, convert), value in zip(self.feeds, feed_values):
-            env[slot] = convert(value)
+        if self.feeds:
+            for (slot, convert), value in zip(self.feeds, feed_values):
+                env[slot] = convert(value)
         plan.execute(self.steps, env, plan.RunContext(self.session, env))
+        if self.single is not None:
+            slot, fetch = self.single
+            return fetch(env[slot])
         return self.rebuild([fetch(env[slot]) for slot, fetch in self.fetch_slots])
 
 
@@ -142,7 +146,8 @@ class Session:
             steps = compiler.compile(targets)
             fetch_slots = [self._fetch_slot(e, compiler) for e in elems]
             feed_specs = [(compiler.feed_slots[t], _feed_converter(t)) for t in feeds]
-            runner = _Runner(self, feed_specs, steps, compiler.nslots, fetch_slots, rebuild)
+            single = not isinstance(fetch_struct, (list, tuple, dict))
+            runner = _Runner(self, feed_specs, steps, compiler.nslots, fetch_slots, rebuild, single)
             if cache_key is not None:
                 if len(self._runners) >= _MAX_PLANS:
                     self._runners.clear()
@@ -345,10 +350,12 @@ def _host_value(x: Any) -> Any:
 
 
 def _fetch_ref(slot: VarSlot) -> Any:
-    with slot.lock:
-        value = slot.read()
+    value = slot.read()
+    if value.ndim == 0 and isinstance(value, np.ndarray):
+        return value[()]  # a NumPy scalar: already a copy, read atomically
+    with slot.lock:  # a concurrent in-place assign can't tear the copy
         host = slot.backend.to_host(value)
-        return _host_value(host.copy() if host is value else host)
+        return host.copy() if host is value else host
 
 
 def _fetch_copy(backend: Any) -> Callable:

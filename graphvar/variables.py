@@ -161,12 +161,6 @@ class Variable:
     def __repr__(self) -> str:
         return f"<tf.Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}_ref>"
 
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __eq__(self, other: Any) -> bool:
-        return self is other
-
     def __iter__(self) -> Any:
         raise TypeError(f"Variable {self.name!r} is not iterable.")
 

@@ -95,11 +95,7 @@ class Tensor:
     def __len__(self) -> int:
         raise TypeError(f"len is not well defined for symbolic Tensors ({self.name!r}). Please call `x.shape`.")
 
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __eq__(self, other: Any) -> bool:  # identity, as in TF1 (tensors are dict keys)
-        return self is other
+    # __eq__ and __hash__ stay object identity, as in TF1: tensors are dict keys (feeds, plan cache).
 
     def __repr__(self) -> str:
         return f"<tf.Tensor '{self.name}' shape={self._shape} dtype={self._dtype.name}>"
