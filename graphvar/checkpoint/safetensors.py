@@ -34,6 +34,7 @@ _CODES = {
     "U64": dtypes.uint64, "I64": dtypes.int64, "F64": dtypes.float64, "C64": dtypes.complex64,
 }  # fmt: skip
 _NAMES = {d: code for code, d in _CODES.items()}
+_KNOWN_UNSUPPORTED = {"BF16", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2"}
 MAX_HEADER = 100_000_000  # the reference implementation's limit
 
 
@@ -224,6 +225,9 @@ class SafetensorsReader(streaming.TensorReader):
             spec["shape"],
             spec["data_offsets"],
         )
+        if dtype is None and spec["dtype"] in _KNOWN_UNSUPPORTED:
+            raise errors.UnimplementedError(None, None, f"{self._path}: tensor {name} has dtype {spec['dtype']}, "
+                                            "which graphvar cannot read (no NumPy dtype)")  # fmt: skip
         if dtype is None:
             raise self._bad(f"tensor {name} has unsupported dtype {spec['dtype']!r}")
         if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):

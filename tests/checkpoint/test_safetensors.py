@@ -138,3 +138,10 @@ def test_truncated_data_is_data_loss(tmp_path):
             f.write(full[:n])
         with pytest.raises(errors.DataLossError):
             SafetensorsReader(path)
+
+
+def test_bf16_is_unimplemented_not_corrupt(tmp_path):
+    path = str(tmp_path / "bf.safetensors")
+    _write(path, {"a": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4)
+    with pytest.raises(errors.UnimplementedError, match="BF16"):
+        SafetensorsReader(path)
