@@ -78,9 +78,9 @@ class Row:
         g, r = self.graphvar, self.refs.get(ref)
         if not isinstance(g, Stat) or not isinstance(r, Stat):
             return None
-        if self.kind == "memory":
-            return r.median / g.median if g.median > 0 else float("inf")
-        return r.median / g.median if g.median > 0 else float("inf")  # per-call times, both kinds
+        if self.kind == "memory" and min(g.median, r.median) < 2**20:
+            return None  # below 1 MiB the ratio of two noise levels means nothing
+        return r.median / g.median if g.median > 0 else float("inf")  # per-call times or bytes: lower is better
 
     def to_json(self) -> dict:
         enc = lambda s: s.to_json() if isinstance(s, Stat) else s  # noqa: E731
