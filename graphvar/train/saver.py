@@ -212,7 +212,9 @@ class Saver:
     def set_last_checkpoints_with_time(self, last_checkpoints_with_time: list[tuple[str, float]]) -> None:
         """Sets the (prefix, timestamp) list of checkpoints, oldest first (e.g. after a restart)."""
         if not isinstance(last_checkpoints_with_time, list):
-            raise TypeError(f"last_checkpoints_with_time must be a list, got {type(last_checkpoints_with_time).__name__}")
+            raise TypeError(
+                f"last_checkpoints_with_time must be a list, got {type(last_checkpoints_with_time).__name__}"
+            )
         self._last_checkpoints = [(str(path), float(stamp)) for path, stamp in last_checkpoints_with_time]
 
     def recover_last_checkpoints(self, checkpoint_paths: list[str]) -> None:

@@ -168,7 +168,9 @@ def _validate(reader: TensorReader, entries: list[Entry], path: str, reshape: bo
         shapes.append((info.shape, target))
     if problems:
         raise errors.InvalidArgumentError(
-            None, None, f"Restoring from checkpoint {path} failed (no variable was changed):\n  " + "\n  ".join(problems)
+            None,
+            None,
+            f"Restoring from checkpoint {path} failed (no variable was changed):\n  " + "\n  ".join(problems),
         )
     return shapes
 
@@ -211,7 +213,9 @@ def _restore_slot(reader: TensorReader, entry: Entry, slot: VarSlot, ckpt_shape:
             slot.value = _read_tensor(reader, entry.key, buf, slot.backend, ckpt_shape, target_shape, entry.dtype.np)
         except errors.DataLossError as e:
             slot.value = None
-            raise errors.DataLossError(None, None, f"{e.message}; variable {entry.op.name} is left uninitialized") from e
+            raise errors.DataLossError(
+                None, None, f"{e.message}; variable {entry.op.name} is left uninitialized"
+            ) from e
         except BaseException:
             slot.value = None
             raise
