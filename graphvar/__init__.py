@@ -99,9 +99,21 @@ from graphvar.ops.math_ops import (
     tanh,
     truediv,
 )
+from graphvar.ops.init_ops import (
+    constant_initializer,
+    glorot_normal_initializer,
+    glorot_uniform_initializer,
+    ones_initializer,
+    random_normal_initializer,
+    random_uniform_initializer,
+    truncated_normal_initializer,
+    variance_scaling_initializer,
+    zeros_initializer,
+)
 from graphvar.ops.random_ops import random_normal, random_uniform, truncated_normal
 from graphvar.ops.state_ops import assign, assign_add, assign_sub
 from graphvar.session import InteractiveSession, Session, get_default_session
+from graphvar.variable_scope import AUTO_REUSE, VariableScope, get_variable, get_variable_scope, variable_scope
 from graphvar.variables import (
     Variable,
     all_variables,

@@ -8,6 +8,7 @@ from graphvar.train.checkpoint_state import (
     update_checkpoint_state,
 )
 from graphvar.train.saver import Saver
+from graphvar.train.training_util import create_global_step, get_global_step, get_or_create_global_step, global_step
 from graphvar.train.reader import (
     CheckpointReader,
     NewCheckpointReader,
@@ -22,6 +23,10 @@ __all__ = [
     "NewCheckpointReader",
     "Saver",
     "checkpoint_exists",
+    "create_global_step",
+    "get_global_step",
+    "get_or_create_global_step",
+    "global_step",
     "get_checkpoint_state",
     "latest_checkpoint",
     "list_variables",
