@@ -5,6 +5,7 @@ The codes are TensorFlow's ``DataType`` enum (``types.proto``); checkpoints stor
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -149,7 +150,7 @@ def as_dtype(type_value: Any) -> DType:
         d = _BY_NAME.get(type_value.removesuffix("_ref"))
         if d is not None:
             return d
-    elif isinstance(type_value, int) and not isinstance(type_value, type(True)):
+    elif isinstance(type_value, int) and not isinstance(type_value, builtins.bool):
         d = _BY_ENUM.get(type_value if type_value < 100 else type_value - 100)
         if d is not None:
             return d
