@@ -387,6 +387,35 @@ class _StreamingBackend:
         reader.read_into(name, array.host)
 
 
+class _CopyingBackend:
+    """A backend without the streaming methods: the Saver falls back to to_host / from_host."""
+
+    name = "fake"
+
+    def empty(self, shape, dtype):
+        return _FakeDeviceArray(np.empty(shape, dtype))
+
+    def to_host(self, x):
+        return x.host.copy()
+
+    def from_host(self, x):
+        return _FakeDeviceArray(np.array(x))
+
+
+def test_non_numpy_backend_without_streaming_methods_copies_via_host(tmp_path):
+    value = np.arange(12, dtype=np.int64).reshape(3, 4)
+    v = tf.Variable(np.zeros((3, 4), np.int64), name="v")
+    saver = tf.train.Saver()
+    with tf.Session() as sess:
+        slot = sess._variable_slot(v)
+        slot.backend, slot.value = _CopyingBackend(), _FakeDeviceArray(value.copy())
+        path = saver.save(sess, str(tmp_path / "m"))
+        slot.value = None
+        saver.restore(sess, path)
+        assert isinstance(slot.value, _FakeDeviceArray)
+        np.testing.assert_array_equal(slot.value.host, value)
+
+
 def test_non_numpy_backend_streams_through_its_methods(tmp_path, monkeypatch):
     monkeypatch.setattr("graphvar.checkpoint.streaming.CHUNK_SIZE", 64)
     monkeypatch.setattr(saver_io, "CHUNK_SIZE", 64)
