@@ -256,8 +256,8 @@ class BundleReader(streaming.TensorReader):
         where = f"tensor {name}"
         if not 0 <= e.shard_id < num_shards:
             raise _data_loss(path, f"{where} has shard_id {e.shard_id} of {num_shards}")
-        if e.unknown_rank or any(d < 0 for d in e.shape):
-            raise _data_loss(path, f"{where} has invalid shape {list(e.shape)}")
+        if e.unknown_rank or len(e.shape) > streaming.MAX_RANK or any(d < 0 for d in e.shape):
+            raise _data_loss(path, f"{where} has invalid shape {list(e.shape[:10])} (rank {len(e.shape)})")
         dtype = _READABLE_CODES.get(e.dtype)
         unreadable = _LISTABLE_CODES.get(e.dtype)
         if e.num_slices:

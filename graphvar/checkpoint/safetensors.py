@@ -200,8 +200,8 @@ class SafetensorsReader(streaming.TensorReader):
             raise self._bad(f"header length {n} is invalid for a file of {size} bytes")
         try:
             header = json.loads(streaming.read_exactly(fd, 8, n, self._path).decode(), object_pairs_hook=_no_duplicates)
-        except (UnicodeDecodeError, ValueError) as e:
-            raise self._bad(f"header is not valid JSON ({e})") from e
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:  # RecursionError: deeply nested JSON
+            raise self._bad(f"header is not valid JSON ({type(e).__name__}: {e})") from e
         if not isinstance(header, dict):
             raise self._bad("header is not a JSON object")
         meta = header.pop("__metadata__", {})

@@ -143,20 +143,26 @@ class TensorInfo:
     unreadable: str | None = None  # why reading it raises UnimplementedError
 
 
+MAX_RANK = 64  # NumPy's limit on dimensions
+_MAX_BYTES = (1 << 63) - 1  # NumPy refuses shapes whose non-zero dims multiply past this, even with a 0 dim
+
+
 def checked_num_bytes(shape: Iterable[int], itemsize: int, cap: int) -> int | None:
-    """Returns prod(shape) * itemsize, or None when a dim is negative or the size exceeds ``cap``
-    (checked dim by dim, so absurd shapes are rejected without big arithmetic)."""
+    """Returns prod(shape) * itemsize, or None when a dim is negative, the rank exceeds MAX_RANK,
+    the size exceeds ``cap``, or NumPy could not even describe the shape (non-zero dims
+    overflowing int64 next to a 0 dim). Checked dim by dim, so absurd shapes are rejected
+    without big arithmetic."""
     shape = tuple(shape)
-    if any(d < 0 for d in shape):
+    if len(shape) > MAX_RANK or any(d < 0 for d in shape):
         return None
-    if 0 in shape:
-        return 0
     n = itemsize
     for d in shape:
-        n *= d
-        if n > cap:
+        n *= d or 1
+        if n > _MAX_BYTES:
             return None
-    return n
+    if 0 in shape:
+        return 0
+    return n if n <= cap else None
 
 
 class TensorReader:
