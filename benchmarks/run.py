@@ -24,7 +24,7 @@ from typing import Any
 
 from benchmarks import cases_gpu, cases_growth, cases_random, cases_saver, cases_session
 from benchmarks.harness import Row
-from benchmarks.report import format_table, machine_info
+from benchmarks.report import format_table, machine_info, markdown_table
 
 CASES: dict[str, Callable[[Any], list[Row]]] = {
     **cases_session.CASES,
@@ -151,4 +151,7 @@ def _write_json(path: str, rows: list[Row], machine: dict, mode: str, elapsed: f
     }
     with open(path, "w") as f:
         json.dump(doc, f, indent=1, default=str)
-    print(f"results written to {path}")
+    md = os.path.splitext(path)[0] + ".md"
+    with open(md, "w") as f:
+        f.write(f"{mode} mode, {doc['date']}, {elapsed:.0f} s\n\n{markdown_table(rows)}\n")
+    print(f"results written to {path} and {md}")
