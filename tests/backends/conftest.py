@@ -26,7 +26,9 @@ def install_fake_cupy(monkeypatch, dll, device_count: int = 1, sm_count: int = 2
 
     module, fake = fake_cupy.build(dll, device_count, sm_count)
     monkeypatch.setitem(sys.modules, "cupy", module)
+    # a fresh import binds the fake: drop the module and the package's attribute for it
     monkeypatch.delitem(sys.modules, "graphvar.backends.cupy_backend", raising=False)
+    monkeypatch.delattr(backends, "cupy_backend", raising=False)
     monkeypatch.delenv("GRAPHVAR_BACKEND", raising=False)
     monkeypatch.setattr(backends, "_cuda", None)
     monkeypatch.setattr(backends, "_gpus", {})

@@ -18,6 +18,7 @@ import pathlib
 import re
 import threading
 import types
+import weakref
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,7 @@ class FakeCuda:
         self.dll, self.device_count, self.sm_count = dll, device_count, sm_count
         self.local = threading.local()
         self.streams: dict[int, Stream] = {}
-        self.pinned: list[np.ndarray] = []
+        self.pinned_refs: list[weakref.ref] = []
         self.log: list[tuple] = []
         self.modules: list[tuple[str, tuple]] = []
         self.null = Stream(self, null=True)
@@ -53,6 +54,11 @@ class FakeCuda:
     @property
     def current(self) -> int:
         return getattr(self.local, "device", 0)
+
+    @property
+    def pinned(self) -> list[np.ndarray]:
+        """The pinned buffers still alive (a dropped PinnedMemoryPointer frees its memory)."""
+        return [b for b in (r() for r in self.pinned_refs) if b is not None]
 
     def pinned_bytes(self) -> int:
         return sum(b.nbytes for b in self.pinned)
@@ -64,8 +70,10 @@ class FakeCuda:
 class DeviceArray(np.ndarray):
     """Device memory: host bytes tagged with the device they belong to."""
 
+    _fake: FakeCuda  # set by build()
+
     def __array_finalize__(self, obj: Any) -> None:
-        self.device_id = getattr(obj, "device_id", getattr(DeviceArray, "_fake").current)
+        self.device_id = getattr(obj, "device_id", DeviceArray._fake.current)
 
     @property
     def data(self) -> Any:
@@ -240,7 +248,7 @@ def _fill_cuda(fake: FakeCuda, cuda: types.ModuleType) -> None:
 
     def alloc_pinned_memory(size: int) -> PinnedMemory:
         buf = np.zeros(size, np.uint8).view(PinnedMemory)
-        fake.pinned.append(buf)
+        fake.pinned_refs.append(weakref.ref(buf))
         return buf
 
     cuda.Device = Device

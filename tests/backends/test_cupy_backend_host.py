@@ -194,7 +194,7 @@ def test_const_uploaded_once_per_session(fake_gpu):
 
 def test_host_only_ops_fall_back_visibly(fake_gpu):
     p = tf.placeholder(tf.float32, [2], name="p")
-    v = tf.Variable(tf.zeros([2]), name="v")
+    tf.Variable(tf.zeros([2]), name="v")
     report = tf.report_uninitialized_variables()
     s = tf.constant(["a", "bc"])
     with tf.device("/cpu:0"):
