@@ -11,8 +11,8 @@ Kernels (``CupyBackend.kernels``, op type -> kernel), all run under ``cupy.cuda.
     bit for bit, normals within docs/random.md's ULP bound). Fill and assignments of other dtypes
     (bool, int8, complex, ...) use CuPy's own elementwise code; the checks and errors are the
     NumPy kernels'.
-  * Const: uploaded once per Session and cached (its value is immutable). String Consts stay in
-    host memory, as TF keeps string tensors on the host.
+  * Const: uploaded once per Session and cached (its value is immutable). String tensors (Consts,
+    string variables' values) stay in host memory, as in TF.
   * Left out, so the Session runs them on the host and says so (a log line and
     ``Session.host_fallbacks``): Placeholder (its kernel only raises), ReportUninitializedVariables
     (a string output).
@@ -49,7 +49,7 @@ import cupy
 import numpy as np
 
 from graphvar import errors
-from graphvar.backends.array_kernels import VarSlot, _shape_error, make_kernels
+from graphvar.backends.array_kernels import VarSlot, _shape_error, make_kernels, variable_kernels
 from graphvar.backends.kernels_src import kernel_dir, read_kernel
 from graphvar.checkpoint.streaming import CHUNK_SIZE
 
@@ -147,6 +147,7 @@ class CupyBackend:
         self._consts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._staging_slots, self._staging_bytes = max(1, staging_slots), staging_bytes
         self._ring: _Ring | None = None
+        self._host_assign = variable_kernels(np)["Assign"]
         self.kernels: dict[str, Any] = self._kernel_table()
 
     # ---- arrays ----
@@ -256,6 +257,8 @@ class CupyBackend:
 
     def _assign(self, step: Any, args: list, ctx: Any) -> VarSlot:
         slot = args[0]
+        if isinstance(args[1], np.ndarray) and args[1].dtype.kind in "OSUV":
+            return self._host_assign(step, args, ctx)  # a string variable keeps its value in host memory
         with self._device:
             value = cupy.asarray(args[1])
             with slot.lock:

@@ -266,7 +266,7 @@ def _device(x: Any) -> DeviceArray:
 def _fill_arrays(fake: FakeCuda, cupy: types.ModuleType) -> None:
     def empty(shape: Any, dtype: Any = float) -> DeviceArray:
         out = np.empty(shape, dtype)
-        out.view(np.uint8).reshape(-1)[:] = 0xCD  # garbage, as fresh device memory may hold
+        out.reshape(-1).view(np.uint8)[:] = 0xCD  # garbage, as fresh device memory may hold
         return out.view(DeviceArray)
 
     cupy.ndarray = DeviceArray

@@ -197,13 +197,16 @@ def test_host_only_ops_fall_back_visibly(fake_gpu):
     tf.Variable(tf.zeros([2]), name="v")
     report = tf.report_uninitialized_variables()
     s = tf.constant(["a", "bc"])
+    words = tf.Variable("text", name="words")  # a string variable keeps its value in host memory
     with tf.device("/cpu:0"):
         s_host = tf.identity(tf.constant(["a", "bc"]))
     with tf.Session() as sess:
+        sess.run(words.initializer)
+        assert sess.run(words) in (b"text", "text") and sess._variable_slot(words).backend.name == "cupy"
         with pytest.raises(tf.errors.InvalidArgumentError, match="You must feed a value for placeholder"):
             sess.run(p * 2.0)
         assert sess.host_fallbacks.get("Placeholder") == 1
-        assert list(sess.run(report)) == [b"v"]
+        assert list(sess.run(report)) == [b"v"]  # words is initialized
         assert list(sess.run(s)) == list(sess.run(s_host))  # a string Const stays in host memory
         np.testing.assert_array_equal(sess.run(p * 2.0, {p: [1.0, 2.0]}), [2.0, 4.0])
     assert "ReportUninitializedVariables" not in backends.gpu(0).kernels

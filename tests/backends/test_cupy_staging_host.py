@@ -135,7 +135,8 @@ def test_saver_gpu_to_host_and_back(fake_gpu, cb, monkeypatch, tmp_path, fmt):
             w = tf.Variable(tf.random_normal([100, 37], seed=1), name="w")
             b = tf.Variable(tf.random_uniform([3001], 0, 9, tf.int64, seed=2), name="b")
             h = tf.Variable(tf.truncated_normal([7], dtype=tf.float16, seed=3), name="h")
-        return [w, b, h], tf.train.Saver(format=fmt)
+            s = tf.Variable(3.5, name="scalar")
+        return [w, b, h, s], tf.train.Saver(format=fmt)
 
     for source, target in (("", "/cpu:0"), ("/cpu:0", "")):
         variables, saver = build(source)
@@ -149,5 +150,6 @@ def test_saver_gpu_to_host_and_back(fake_gpu, cb, monkeypatch, tmp_path, fmt):
             restored = sess.run(variables)
             kinds = {type(sess._variable_slot(v).value) for v in variables}
         assert kinds == ({DeviceArray} if target == "" else {np.ndarray})
-        assert all(a.dtype == b.dtype and a.tobytes() == b.tobytes() for a, b in zip(saved, restored))
+        assert all(np.asarray(a).tobytes() == np.asarray(b).tobytes() for a, b in zip(saved, restored))
+        assert [np.asarray(a).dtype for a in saved] == [np.asarray(b).dtype for b in restored]
     assert fake_gpu.pinned_bytes() <= 64 << 20
