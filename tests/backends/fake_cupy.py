@@ -83,8 +83,11 @@ class DeviceArray(np.ndarray):
     def device(self) -> Any:
         return types.SimpleNamespace(id=self.device_id)
 
-    def get(self) -> np.ndarray:
-        return np.array(self.view(np.ndarray), copy=True)
+    def get(self, out: np.ndarray | None = None) -> np.ndarray:
+        if out is None:
+            return np.array(self.view(np.ndarray), copy=True)
+        out[...] = self.view(np.ndarray)
+        return out
 
 
 class PinnedMemory(np.ndarray):
