@@ -10,6 +10,7 @@ again, so every op runs at most once per run, even when a lazily computed initia
 from __future__ import annotations
 
 import logging
+import operator
 from typing import Any
 
 from graphvar import errors
@@ -23,7 +24,7 @@ UNSET = object()
 class Step:
     """One op in a plan: kernel, input slots, fix-ups, output slot."""
 
-    __slots__ = ("kernel", "op", "attrs", "inputs", "fixups", "slot", "backend", "sub", "fill_step", "extra")
+    __slots__ = ("kernel", "op", "attrs", "inputs", "gather", "fixups", "slot", "backend", "sub", "fill_step", "extra")
 
     def __init__(self, op: Operation, kernel: Any, backend: Any, slot: int) -> None:
         self.op = op
@@ -32,6 +33,7 @@ class Step:
         self.backend = backend
         self.slot = slot
         self.inputs: list[int] = []
+        self.gather: Any = None  # env -> input values (None: no inputs)
         self.fixups: tuple = ()
         self.sub: tuple | None = None  # (steps, slot) of a lazily computed input
         self.fill_step: Step | None = None  # generator fused into this Assign
@@ -50,8 +52,9 @@ def execute(steps: list[Step], env: list, ctx: RunContext) -> None:
     """Runs the steps in order; the loop every `Session.run` spends its time in."""
     for step in steps:
         if env[step.slot] is UNSET:
-            args = [env[i] for i in step.inputs] if step.inputs else []
+            args = step.gather(env) if step.gather is not None else ()
             if step.fixups:
+                args = list(args)
                 for k, fix in step.fixups:
                     args[k] = fix(args[k], ctx)
             try:
@@ -72,14 +75,11 @@ class Compiler:
         self.feed_slots = {t: self._new_slot(("feed", t)) for t in feeds}
         self.steps_by_op: dict[Operation, Step] = {}
         self.step_lists: list[list[Step]] = []
+        self.constants: dict[int, Any] = {}  # slot -> host constant, preset in every run's env
 
     def _new_slot(self, key: Any) -> int:
         self.slots[key] = len(self.slots)
         return self.slots[key]
-
-    @property
-    def nslots(self) -> int:
-        return len(self.slots)
 
     def slot_of(self, t: Tensor) -> int:
         return self.feed_slots.get(t, self.slots.get(t.op, -1))
@@ -94,8 +94,17 @@ class Compiler:
         steps: list[Step] = []
         self.step_lists.append(steps)
         for op in self._toposort(targets):
-            steps.append(self.steps_by_op.get(op) or self._step(op))
+            step = self.steps_by_op.get(op) or self._step(op)
+            if step.slot not in self.constants:
+                steps.append(step)
         return steps
+
+    def env_template(self) -> list:
+        """The env a run starts from: host constants filled in, every other slot UNSET."""
+        env = [UNSET] * len(self.slots)
+        for slot, value in self.constants.items():
+            env[slot] = value
+        return env
 
     def _toposort(self, targets: list[Operation]) -> list[Operation]:
         order: list[Operation] = []
@@ -136,7 +145,10 @@ class Compiler:
             if fix is not None:
                 fixups.append((i, fix))
         step.fixups = tuple(fixups)
+        step.gather = _gatherer(step.inputs)
         self.session._prepare_step(step)
+        if op.type == "Const" and backend is self.session._host:
+            self.constants[step.slot] = op._attrs["value"]
         return step
 
     def _fixup(self, t: Tensor, step: Step, wants_ref: bool) -> Any:
@@ -179,6 +191,16 @@ class Compiler:
             fused.add(id(gen))
         for steps in self.step_lists:
             steps[:] = [s for s in steps if id(s) not in fused]
+
+
+def _gatherer(slots: list[int]) -> Any:
+    """A fast env -> tuple of input values (itemgetter returns a bare value for one slot)."""
+    if not slots:
+        return None
+    if len(slots) == 1:
+        (only,) = slots
+        return lambda env: (env[only],)
+    return operator.itemgetter(*slots)
 
 
 def _lazy_positions(op: Operation) -> tuple[int, ...]:

@@ -39,16 +39,16 @@ def get_default_session() -> Session | None:
 class _Runner:
     """A compiled run: feed converters, steps, fetch converters, result structure."""
 
-    __slots__ = ("session", "feeds", "steps", "nslots", "fetch_slots", "rebuild", "single")
+    __slots__ = ("session", "feeds", "steps", "template", "fetch_slots", "rebuild", "single")
 
-    def __init__(self, session: Session, feeds: list, steps: list, nslots: int, fetch_slots: list, rebuild: Callable,
-                 single: bool) -> None:  # fmt: skip
-        self.session, self.feeds, self.steps, self.nslots = session, feeds, steps, nslots
+    def __init__(self, session: Session, feeds: list, steps: list, template: list, fetch_slots: list,
+                 rebuild: Callable, single: bool) -> None:  # fmt: skip
+        self.session, self.feeds, self.steps, self.template = session, feeds, steps, template
         self.fetch_slots, self.rebuild = fetch_slots, rebuild
         self.single = fetch_slots[0] if single else None  # one fetch, not nested: skip the rebuild
 
     def __call__(self, feed_values: Any) -> Any:
-        env = [plan.UNSET] * self.nslots
+        env = self.template.copy()
         if self.feeds:
             for (slot, convert), value in zip(self.feeds, feed_values):
                 env[slot] = convert(value)
@@ -147,7 +147,7 @@ class Session:
             fetch_slots = [self._fetch_slot(e, compiler) for e in elems]
             feed_specs = [(compiler.feed_slots[t], _feed_converter(t)) for t in feeds]
             single = not isinstance(fetch_struct, (list, tuple, dict))
-            runner = _Runner(self, feed_specs, steps, compiler.nslots, fetch_slots, rebuild, single)
+            runner = _Runner(self, feed_specs, steps, compiler.env_template(), fetch_slots, rebuild, single)
             if cache_key is not None:
                 if len(self._runners) >= _MAX_PLANS:
                     self._runners.clear()
