@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.harness import Goal, Row, measure, optional_module
+from benchmarks.harness import Goal, Row, Stat, measure, optional_module
 
 KINDS = {
     "random_normal": lambda tf, n: tf.random_normal([n], seed=1),
@@ -68,9 +68,41 @@ def case_gpu(ctx: Any) -> list[Row]:
         benches["limit: device-to-device copy"] = lambda: (cupy.copyto(dst, src), sync())
         stats = measure(benches, reps=ctx.reps, number=None, target_s=ctx.target_s)
         goals = [Goal("cupy.random", ">=", 1.0, "≥ cupy.random")] if "cupy.random" in benches else []
+        frac = D2D_GOALS[kind]
+        goals.append(Goal("limit: device-to-device copy", ">=", frac, f"≥ {frac:.0%} of a device copy"))
         rows.append(Row("gpu", f"GPU {kind} initializer, {n / 2**20:g}M float32", "rate", stats.pop("graphvar"),
                         stats, amount=n, unit="M/s", goals=goals))  # fmt: skip
     return rows
 
 
-CASES = {"gpu": case_gpu}
+D2D_GOALS = {"random_uniform": 0.8, "random_normal": 0.6, "truncated_normal": 0.6, "zeros": 0.9}
+
+
+def case_gpu_saver(ctx: Any) -> list[Row]:
+    """The Saver from the GPU and a cached plan's run overhead (cases in benchmarks/gpu.py)."""
+    why = _no_gpu()
+    if why:
+        return [Row("gpu_saver", "GPU Saver save and cached-plan overhead", "rate", why)]
+    import cupy
+
+    from benchmarks import gpu
+
+    n = min(ctx.size("gpu_elems"), 256 << 20)
+    rows = [_to_row(d) for d in gpu._saver_rows(cupy, n, 3) + gpu._overhead_rows(cupy, ctx.reps)]
+    for row in rows:
+        if row.case == "gpu_saver_save":
+            row.goals = [Goal("limit:disk write", ">=", 0.8, "≥ 0.8× disk write"),
+                         Goal("limit:pinned d2h copy", ">=", 0.8, "≥ 0.8× pinned copy")]  # fmt: skip
+    return rows
+
+
+def _to_row(d: dict) -> Row:
+    def stat(v: Any) -> Any:
+        return Stat(**v) if isinstance(v, dict) else v
+
+    refs = {k: stat(v) for k, v in d["refs"].items()}
+    return Row(d["case"], d["figure"], d["kind"], stat(d["graphvar"]), refs, amount=d["amount"], unit=d["unit"],
+               note=d.get("note", ""))  # fmt: skip
+
+
+CASES = {"gpu": case_gpu, "gpu_saver": case_gpu_saver}
