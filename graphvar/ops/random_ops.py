@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from graphvar import dtypes
 from graphvar.framework import ops, random_seed
 from graphvar.framework.op_registry import register_op
@@ -24,13 +26,14 @@ for _t in ("RandomStandardNormal", "TruncatedNormal", "RandomUniform", "RandomUn
     register_op(_t, _spec, stateful=True, fills=True)
 
 
-def _scalar(value: Any, what: str, op_name: str) -> float:
+def _scalar(value: Any, what: str, op_name: str, kind: type = float) -> Any:
+    """A scalar argument known at build time, as a Python float or (kind=int) an exact int."""
     if isinstance(value, ops.Tensor):
         if value.op.type != "Const":
             raise ValueError(f"{op_name}: graphvar needs {what} known when the graph is built, got {value.name!r}")
         value = value.op.get_attr("value")
     try:
-        return float(value)
+        return kind(value.item() if hasattr(value, "item") else value)
     except (TypeError, ValueError):
         raise TypeError(f"{op_name}: {what} must be a scalar, got {value!r}") from None
 
@@ -82,7 +85,10 @@ def random_uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any =
     if dtype.is_integer:
         if maxval is None:
             raise ValueError(f"{name}: Must specify maxval for integer dtype {dtype.name}")
-        lo, hi = int(_scalar(minval, "minval", name)), int(_scalar(maxval, "maxval", name))
+        lo, hi = _scalar(minval, "minval", name, int), _scalar(maxval, "maxval", name, int)
+        info = dtype.np.type(0).dtype
+        if lo < np.iinfo(info).min or hi - 1 > np.iinfo(info).max:
+            raise ValueError(f"{name}: [minval, maxval) = [{lo}, {hi}) does not fit {dtype.name}")
         if lo >= hi:
             raise ValueError(f"{name}: Need minval < maxval: {lo} >= {hi}")
         return _random_op("RandomUniformInt", shape, dtype, seed, name, minval=lo, maxval=hi)
