@@ -273,6 +273,10 @@ class Session:
             for slot in self._var_slots.values():
                 slot.value = None
             self._var_slots.clear()
+            for backend in {id(b): b for b in self._backends.values()}.values():
+                release = getattr(backend, "release", None)
+                if release is not None:
+                    release(self)
             self._runners.clear()
             self._backends.clear()
 

@@ -164,6 +164,11 @@ class CupyBackend:
         with self._device:
             return cupy.empty(shape, dtype)
 
+    def release(self, session: Any) -> None:
+        """Frees what this backend cached for `session` (its uploaded constants); called by Session.close."""
+        with self._lock:
+            self._consts.pop(session, None)
+
     def owns(self, x: Any) -> bool:
         return isinstance(x, cupy.ndarray) and x.device.id == self.index
 
@@ -222,8 +227,6 @@ class CupyBackend:
         with self._lock:
             cache = self._consts.get(ctx.session)
             if cache is None:
-                for session in [s for s in self._consts if getattr(s, "_closed", False)]:
-                    del self._consts[session]  # a closed Session runs nothing more: free its uploads
                 cache = self._consts[ctx.session] = {}
             value = cache.get(step.op)
         if value is None:

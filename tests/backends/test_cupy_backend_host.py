@@ -189,6 +189,7 @@ def test_const_uploaded_once_per_session(fake_gpu):
             again = sess.run(c)
             again[0, 0] = 99  # a fetched copy, not the cached upload
             assert sess.run(c)[0, 0] == 0
+        assert sess not in gpu._consts  # close() freed the session's uploads
     assert uploads[0] is not uploads[1]
 
 
