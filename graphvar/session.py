@@ -249,8 +249,7 @@ class Session:
                     if step.attrs.get("validate_shape", True):
                         slot.check_shape(shape, step.op.name)
                     buf = backend.empty(shape, dtype)
-                gen.kernel(gen, [], ctx, out=buf)
-                slot.value = buf
+                slot.value = gen.kernel(gen, [], ctx, out=buf)  # out, or a fresh buffer it chose
             return slot
 
         return fill_assign

@@ -26,16 +26,28 @@ def test_plan_is_compiled_once_per_fetch_and_feed_keys():
 def test_initializer_writes_straight_into_the_variable_buffer():
     n = 16 * 1024 * 1024  # 64 MiB of float32; the generators work in bounded chunks
     v = tf.Variable(tf.random_normal([n]), name="big")
-    z = tf.Variable(tf.zeros([n]), name="zeros")
     with tf.Session() as sess:
-        sess.run([v.initializer, z.initializer])
+        sess.run(v.initializer)
         buf = _slot(sess, v).value
         tracemalloc.start()
-        sess.run(tf.group(v.initializer, z.initializer))
+        sess.run(v.initializer)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         assert _slot(sess, v).value is buf  # same buffer, refilled in place
         assert peak < n * 4 // 4, f"re-initializing allocated {peak} bytes"
+
+
+def test_large_zeros_initializer_takes_lazily_zeroed_pages():
+    n = 4 * 1024 * 1024
+    z = tf.Variable(tf.zeros([n]), name="z")
+    small = tf.Variable(tf.zeros([10]), name="small")
+    with tf.Session() as sess:
+        sess.run([z.initializer, small.initializer])
+        sess.run([z.assign(tf.ones([n])), small.assign(tf.ones([10]))])
+        small_buf = _slot(sess, small).value
+        sess.run([z.initializer, small.initializer])
+        assert not sess.run(z).any() and not sess.run(small).any()
+        assert _slot(sess, small).value is small_buf  # small: refilled in place
 
 
 def test_assign_ops_update_in_place():

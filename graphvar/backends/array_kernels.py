@@ -2,7 +2,9 @@
 
 A kernel is ``kernel(step, args, ctx) -> value``: `step.attrs` holds the op's attributes,
 `args` the input values (variables arrive as VarSlot where the op takes a ref), `ctx`
-the run (its Session). Generators also take ``out=``: a buffer to fill in place.
+the run (its Session). Generators also take ``out=``: a buffer to fill in place; they return
+the buffer holding the values (`out`, or a fresh one of the same shape and dtype when that is
+cheaper, e.g. lazily zeroed pages), which becomes the variable's buffer.
 """
 
 from __future__ import annotations

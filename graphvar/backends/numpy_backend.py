@@ -9,6 +9,8 @@ import numpy as np
 from graphvar import errors
 from graphvar.backends.array_kernels import make_kernels
 
+LAZY_ZEROS_BYTES = 1 << 20  # below this, filling the existing buffer is as cheap as a new one
+
 
 class NumpyBackend:
     """Runs ops on the host. Every op has a kernel here; other backends fall back to it."""
@@ -37,6 +39,10 @@ def _host_kernels() -> dict[str, Any]:
 
     def fill(step: Any, args: list, ctx: Any, out: Any = None) -> np.ndarray:
         a = step.attrs
+        if a["value"] == 0 and (out is None or out.nbytes >= LAZY_ZEROS_BYTES):
+            # calloc: the OS hands out zero pages lazily, so a large zeros initializer costs no
+            # pass over memory now (the first write pays the page faults instead)
+            return np.zeros(a["shape"], a["dtype"].np)
         if out is None:
             return np.full(a["shape"], a["value"], a["dtype"].np)
         out.fill(a["value"])
