@@ -88,7 +88,9 @@ PermissionDeniedError = _make("PermissionDeniedError", PERMISSION_DENIED, "Permi
 UnauthenticatedError = _make("UnauthenticatedError", UNAUTHENTICATED, "Not authenticated.")
 ResourceExhaustedError = _make("ResourceExhaustedError", RESOURCE_EXHAUSTED, "A resource (memory, disk) ran out.")
 FailedPreconditionError = _make(
-    "FailedPreconditionError", FAILED_PRECONDITION, "The system is not in a state to run the op (uninitialized variable)."
+    "FailedPreconditionError",
+    FAILED_PRECONDITION,
+    "The system is not in a state to run the op (uninitialized variable).",
 )
 AbortedError = _make("AbortedError", ABORTED, "An operation was aborted.")
 OutOfRangeError = _make("OutOfRangeError", OUT_OF_RANGE, "An operation went past the valid range.")
