@@ -75,7 +75,7 @@ class Compiler:
         self.feed_slots = {t: self._new_slot(("feed", t)) for t in feeds}
         self.steps_by_op: dict[Operation, Step] = {}
         self.step_lists: list[list[Step]] = []
-        self.constants: dict[int, Any] = {}  # slot -> host constant, preset in every run's env
+        self.constants: dict[int, Any] = {}  # slot -> value preset in every run's env (consts, variables)
 
     def _new_slot(self, key: Any) -> int:
         self.slots[key] = len(self.slots)
@@ -100,7 +100,7 @@ class Compiler:
         return steps
 
     def env_template(self) -> list:
-        """The env a run starts from: host constants filled in, every other slot UNSET."""
+        """The env a run starts from: constants and variable refs filled in, every other slot UNSET."""
         env = [UNSET] * len(self.slots)
         for slot, value in self.constants.items():
             env[slot] = value
@@ -146,9 +146,9 @@ class Compiler:
                 fixups.append((i, fix))
         step.fixups = tuple(fixups)
         step.gather = _gatherer(step.inputs)
-        self.session._prepare_step(step)
-        if op.type == "Const" and backend is self.session._host:
-            self.constants[step.slot] = op._attrs["value"]
+        preset = self.session._prepare_step(step)
+        if preset is not UNSET:
+            self.constants[step.slot] = preset
         return step
 
     def _fixup(self, t: Tensor, step: Step, wants_ref: bool) -> Any:

@@ -211,15 +211,19 @@ class Session:
         self._backends[op] = self._host
         return self._host, kernel
 
-    def _prepare_step(self, step: plan.Step) -> None:
+    def _prepare_step(self, step: plan.Step) -> Any:
+        """Binds per-session state to a step; returns a value to preset in its slot (no step), or UNSET."""
         op = step.op
         if op.type == "VariableV2":
             slot = self._var_slots.get(op)
             if slot is None:
                 slot = self._var_slots[op] = VarSlot(op.name, op._attrs["shape"], step.backend)
-            step.kernel = lambda step, args, ctx, _slot=slot: _slot
-        elif "seed" in op._attrs:
+            return slot  # a variable's ref is fixed for the session's life
+        if op.type == "Const" and step.backend is self._host:
+            return op._attrs["value"]
+        if "seed" in op._attrs:
             step.extra = self._random_key(op)
+        return plan.UNSET
 
     def _random_key(self, op: ops.Operation) -> int:
         from graphvar import random as rnd
