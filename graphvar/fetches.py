@@ -1,9 +1,15 @@
-"""Fetch structures: flatten nested fetches (list, tuple, namedtuple, dict) and rebuild results."""
+"""Fetches and feeds: nested fetch structures (list, tuple, namedtuple, dict), the converters that turn
+a run's values into what `Session.run` returns, and the checks on fed values."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
+
+from graphvar.backends.array_kernels import VarSlot
+from graphvar.framework.tensor import Tensor
 
 
 def flatten(fetches: Any, resolve: Callable[[Any], Any]) -> tuple[list[Any], Callable[[list], Any]]:
@@ -47,3 +53,75 @@ def freeze(fetches: Any) -> Any:
     if isinstance(fetches, (list, tuple)):
         return (type(fetches), tuple(freeze(x) for x in fetches))
     return fetches
+
+
+def fetch_none(value: Any) -> None:
+    return None
+
+
+def fetch_fed(value: Any) -> Any:
+    return value
+
+
+def _host_value(x: Any) -> Any:
+    return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
+
+
+def fetch_ref(slot: VarSlot) -> Any:
+    value = slot.read()
+    if value.ndim == 0 and isinstance(value, np.ndarray):
+        return value[()]  # a NumPy scalar: already a copy, read atomically
+    with slot.lock:  # a concurrent in-place assign can't tear the copy
+        host = slot.backend.to_host(value)
+        return host.copy() if host is value else host
+
+
+def fetch_copy(backend: Any) -> Callable:
+    def fetch(x: Any) -> Any:
+        if x is None:
+            return None
+        host = backend.to_host(x)
+        return _host_value(np.array(host, copy=True) if host is x else host)
+
+    return fetch
+
+
+def fetch_value(backend: Any) -> Callable:
+    return lambda x: _host_value(backend.to_host(x)) if x is not None else None
+
+
+def feed_converter(t: Tensor) -> Callable[[Any], Any]:
+    target, shape, name, dtype = t.dtype.np, t.shape, t.name, t.dtype
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, Tensor) or hasattr(value, "_as_graph_element"):
+            raise TypeError("The value of a feed cannot be a tf.Tensor object. Acceptable feed values include "
+                            "Python scalars, strings, lists, numpy ndarrays, or TensorHandles.")  # fmt: skip
+        arr = np.asarray(value) if target is not None else np.asarray(value, dtype=object)
+        if target is not None and arr.dtype != target:
+            if not _feed_castable(arr, target):
+                raise TypeError(
+                    f"Cannot feed value of dtype {arr.dtype} for Tensor {name!r}, which has dtype {dtype.name}"
+                )
+            arr = arr.astype(target)
+        if not shape.is_compatible_with(arr.shape):
+            raise ValueError(f"Cannot feed value of shape {arr.shape!r} for Tensor {name!r}, which has shape {shape}")
+        return arr
+
+    return convert
+
+
+def _feed_castable(arr: np.ndarray, target: np.dtype) -> bool:
+    src = arr.dtype
+    if src.kind in "USO":
+        return False
+    if target.kind == "b":
+        return src.kind == "b"
+    if target.kind in "iu":
+        if src.kind == "f":
+            return bool(np.all(np.mod(arr, 1) == 0))
+        if src.kind in "iub" and arr.size:
+            info = np.iinfo(target)
+            return bool(arr.min() >= info.min and arr.max() <= info.max)
+        return src.kind in "iub"
+    return src.kind in "biufc" and (target.kind == "c" or src.kind != "c")

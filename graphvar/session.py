@@ -10,8 +10,6 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
-
 from graphvar import backends, errors, fetches, plan
 from graphvar.backends.array_kernels import VarSlot
 from graphvar.config import ConfigProto
@@ -145,7 +143,7 @@ class Session:
             targets = [e.op if isinstance(e, ops.Tensor) else e for e in elems if e not in compiler.feed_slots]
             steps = compiler.compile(targets)
             fetch_slots = [self._fetch_slot(e, compiler) for e in elems]
-            feed_specs = [(compiler.feed_slots[t], _feed_converter(t)) for t in feeds]
+            feed_specs = [(compiler.feed_slots[t], fetches.feed_converter(t)) for t in feeds]
             single = not isinstance(fetch_struct, (list, tuple, dict))
             runner = _Runner(self, feed_specs, steps, compiler.env_template(), fetch_slots, rebuild, single)
             if cache_key is not None:
@@ -169,15 +167,17 @@ class Session:
 
     def _fetch_slot(self, e: Any, compiler: plan.Compiler) -> tuple[int, Callable]:
         if isinstance(e, ops.Operation):
-            return compiler.slots[e], _none
+            return compiler.slots[e], fetches.fetch_none
         slot = compiler.slot_of(e)
         if e in compiler.feed_slots:
-            return slot, _identity
+            return slot, fetches.fetch_fed
         op_def = get_op_def(e.op.type)
         if op_def.ref_output:
-            return slot, _fetch_ref
+            return slot, fetches.fetch_ref
         backend = compiler.steps_by_op[e.op].backend
-        return slot, _fetch_copy(backend) if op_def.aliases or e.op.type == "Const" else _fetch_value(backend)
+        return slot, fetches.fetch_copy(backend) if op_def.aliases or e.op.type == "Const" else fetches.fetch_value(
+            backend
+        )
 
     # ---- placement and per-session state, used by the compiler and kernels ----
     def _backend_for(self, op: ops.Operation) -> Any:
@@ -342,75 +342,3 @@ class _DeviceAttributes:
 
 def _freeze(f: Any) -> Any:
     return fetches.freeze(f)
-
-
-def _none(value: Any) -> None:
-    return None
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _host_value(x: Any) -> Any:
-    return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
-
-
-def _fetch_ref(slot: VarSlot) -> Any:
-    value = slot.read()
-    if value.ndim == 0 and isinstance(value, np.ndarray):
-        return value[()]  # a NumPy scalar: already a copy, read atomically
-    with slot.lock:  # a concurrent in-place assign can't tear the copy
-        host = slot.backend.to_host(value)
-        return host.copy() if host is value else host
-
-
-def _fetch_copy(backend: Any) -> Callable:
-    def fetch(x: Any) -> Any:
-        if x is None:
-            return None
-        host = backend.to_host(x)
-        return _host_value(np.array(host, copy=True) if host is x else host)
-
-    return fetch
-
-
-def _fetch_value(backend: Any) -> Callable:
-    return lambda x: _host_value(backend.to_host(x)) if x is not None else None
-
-
-def _feed_converter(t: ops.Tensor) -> Callable[[Any], Any]:
-    target, shape, name, dtype = t.dtype.np, t.shape, t.name, t.dtype
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, ops.Tensor) or hasattr(value, "_as_graph_element"):
-            raise TypeError("The value of a feed cannot be a tf.Tensor object. Acceptable feed values include "
-                            "Python scalars, strings, lists, numpy ndarrays, or TensorHandles.")  # fmt: skip
-        arr = np.asarray(value) if target is not None else np.asarray(value, dtype=object)
-        if target is not None and arr.dtype != target:
-            if not _feed_castable(arr, target):
-                raise TypeError(
-                    f"Cannot feed value of dtype {arr.dtype} for Tensor {name!r}, which has dtype {dtype.name}"
-                )
-            arr = arr.astype(target)
-        if not shape.is_compatible_with(arr.shape):
-            raise ValueError(f"Cannot feed value of shape {arr.shape!r} for Tensor {name!r}, which has shape {shape}")
-        return arr
-
-    return convert
-
-
-def _feed_castable(arr: np.ndarray, target: np.dtype) -> bool:
-    src = arr.dtype
-    if src.kind in "USO":
-        return False
-    if target.kind == "b":
-        return src.kind == "b"
-    if target.kind in "iu":
-        if src.kind == "f":
-            return bool(np.all(np.mod(arr, 1) == 0))
-        if src.kind in "iub" and arr.size:
-            info = np.iinfo(target)
-            return bool(arr.min() >= info.min and arr.max() <= info.max)
-        return src.kind in "iub"
-    return src.kind in "biufc" and (target.kind == "c" or src.kind != "c")
