@@ -65,3 +65,10 @@ def test_global_step_helpers():
         assert tf.train.global_step(sess, step) == 5
     with pytest.raises(ValueError, match="already exists"):
         tf.train.create_global_step()
+
+
+def test_meta_graphs_are_refused_clearly():
+    with pytest.raises(NotImplementedError, match="meta graphs"):
+        tf.train.import_meta_graph("/tmp/model.ckpt.meta")
+    with pytest.raises(NotImplementedError, match="meta graphs"):
+        tf.train.export_meta_graph("/tmp/x.meta")

@@ -121,6 +121,16 @@ def make_kernels(xp: Any) -> dict[str, Any]:
         "ZerosLike": lambda step, args, ctx: xp.zeros_like(args[0]),
         "OnesLike": lambda step, args, ctx: xp.ones_like(args[0]),
         "NoOp": lambda step, args, ctx: None,
+        "Shape": lambda step, args, ctx: xp.asarray(args[0].shape, dtype=step.attrs["out_type"].np),
+        "Size": lambda step, args, ctx: xp.asarray(args[0].size, dtype=step.attrs["out_type"].np),
+        "Rank": lambda step, args, ctx: xp.asarray(args[0].ndim, dtype=xp.int32),
+        "Transpose": lambda step, args, ctx: xp.ascontiguousarray(xp.transpose(args[0], step.attrs["perm"])),
+        "ConcatV2": lambda step, args, ctx: xp.concatenate(args, axis=step.attrs["axis"]),
+        "Pack": lambda step, args, ctx: xp.stack(args, axis=step.attrs["axis"]),
+        "ExpandDims": lambda step, args, ctx: xp.expand_dims(args[0], step.attrs["axis"]),
+        "Squeeze": lambda step, args, ctx: xp.squeeze(args[0], axis=step.attrs["axis"]),
+        "ArgMax": lambda step, args, ctx: xp.argmax(args[0], axis=step.attrs["axis"]).astype(step.attrs["output_type"].np),
+        "ArgMin": lambda step, args, ctx: xp.argmin(args[0], axis=step.attrs["axis"]).astype(step.attrs["output_type"].np),
         **variable_kernels(xp),
     }  # fmt: skip
 

@@ -8,7 +8,14 @@ from graphvar.train.checkpoint_state import (
     update_checkpoint_state,
 )
 from graphvar.train.saver import Saver
-from graphvar.train.training_util import create_global_step, get_global_step, get_or_create_global_step, global_step
+from graphvar.train.training_util import (
+    create_global_step,
+    export_meta_graph,
+    get_global_step,
+    get_or_create_global_step,
+    global_step,
+    import_meta_graph,
+)
 from graphvar.train.reader import (
     CheckpointReader,
     NewCheckpointReader,
@@ -24,9 +31,11 @@ __all__ = [
     "Saver",
     "checkpoint_exists",
     "create_global_step",
+    "export_meta_graph",
     "get_global_step",
     "get_or_create_global_step",
     "global_step",
+    "import_meta_graph",
     "get_checkpoint_state",
     "latest_checkpoint",
     "list_variables",

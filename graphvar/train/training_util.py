@@ -38,3 +38,26 @@ def get_or_create_global_step(graph: ops.Graph | None = None) -> Any:
 def global_step(sess: Any, global_step_tensor: Any) -> int:
     """The value of the global step as a Python int."""
     return int(sess.run(global_step_tensor))
+
+
+def import_meta_graph(
+    meta_graph_or_file: Any, clear_devices: bool = False, import_scope: Any = None, **kwargs: Any
+) -> Any:
+    """Not supported: graphvar writes no meta graphs (`Saver.save` accepts write_meta_graph and skips it).
+
+    Raises:
+      NotImplementedError: always; rebuild the graph in Python and restore with a Saver.
+    """
+    raise NotImplementedError(
+        f"graphvar does not read meta graphs ({meta_graph_or_file!r}): build the graph in Python, "
+        "then restore its variables with tf.train.Saver().restore(sess, path)"
+    )
+
+
+def export_meta_graph(filename: Any = None, **kwargs: Any) -> Any:
+    """Not supported: graphvar graphs are Python objects, not GraphDef protos.
+
+    Raises:
+      NotImplementedError: always.
+    """
+    raise NotImplementedError("graphvar does not write meta graphs; checkpoints hold the variables only")
