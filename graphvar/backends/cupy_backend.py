@@ -329,7 +329,7 @@ class CupyBackend:
             return
         ring = self._take_ring(CHUNK_SIZE)  # the size save_chunks gets: one ring serves both
         try:
-            ring.upload(reader.iter_chunks(name, ring.views[0]), array.data.ptr, array.nbytes, name)
+            ring.upload(reader.iter_chunks(name, ring.views), array.data.ptr, array.nbytes, name)
         finally:
             ring.quiesce()
             self._give_ring(ring)
@@ -391,11 +391,13 @@ class _Ring:
                 enqueue(k + slots)
 
     def upload(self, chunks: Iterator[memoryview], ptr: int, nbytes: int, name: str) -> None:
-        """Copies host chunks (normally filled slices of views[0]) to device ``ptr``, in order, nbytes in all."""
-        h2d, pos = cupy.cuda.runtime.memcpyHostToDevice, 0
+        """Copies host chunks to device ``ptr``, in order, nbytes in all. Chunk k must sit in
+        views[k % slots] (the reader fills the ring round-robin), so up to slots-1 copies stay in
+        flight while the reader fills the next buffer."""
+        h2d, pos, slots = cupy.cuda.runtime.memcpyHostToDevice, 0, len(self.views)
         with self.device:
             self._after_current_stream()  # queued kernels may still read the old value
-        for part in chunks:
+        for k, part in enumerate(chunks):
             n = part.nbytes
             if n > nbytes - pos:
                 raise errors.InvalidArgumentError(
@@ -405,9 +407,9 @@ class _Ring:
                 continue
             src = np.frombuffer(part, np.uint8).ctypes.data  # where the reader put it (our pinned buffer)
             with self.device:
-                self._copy(0, ptr + pos, src, n, h2d)
-                # the reader refills this buffer on the next step; the copy overlapped its CRC
-                self.events[0].synchronize()
+                self._copy(k % slots, ptr + pos, src, n, h2d)
+                # the reader fills views[(k+1) % slots] next: its earlier copy must have landed
+                self.events[(k + 1) % slots].synchronize()
             pos += n
         if pos != nbytes:
             raise errors.DataLossError(None, None, f"restore of {name}: read {pos} of {nbytes} bytes")

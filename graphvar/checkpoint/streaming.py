@@ -244,16 +244,19 @@ class TensorReader:
     def iter_chunks(self, name: str, buffer) -> Iterator[memoryview]:
         """Fills ``buffer`` with consecutive parts of tensor ``name`` and yields the filled part.
 
-        Each yielded view is valid until the next iteration; the CRC of a chunk is computed
-        while the consumer handles it. DataLossError is raised after the last chunk on a CRC
-        mismatch.
+        ``buffer`` may also be a list of equal-sized buffers, filled round-robin: then a yielded
+        view stays valid while the consumer takes ``len(buffer) - 1`` more chunks, so it can copy
+        chunk k (e.g. to a GPU) while chunk k+1 is read. The CRC of a chunk is computed while the
+        consumer handles it. DataLossError is raised after the last chunk on a CRC mismatch.
         """
         info = self._readable(name)
-        view = byte_view(buffer, writable=True)
-        if view.nbytes == 0 and info.size:
-            raise ValueError("iter_chunks needs a non-empty buffer")
-        crc, pos = 0, 0
+        buffers = buffer if isinstance(buffer, (list, tuple)) else [buffer]
+        views = [byte_view(b, writable=True) for b in buffers]
+        if not views or (min(v.nbytes for v in views) == 0 and info.size):
+            raise ValueError("iter_chunks needs non-empty buffers")
+        crc, pos, k = 0, 0, 0
         while pos < info.size:
+            view = views[k % len(views)]
             part = view[: min(view.nbytes, info.size - pos)]
             try:
                 pread_into(self._fds[info.path], part, info.offset + pos)
@@ -262,7 +265,7 @@ class TensorReader:
             fut = self._pool.submit(part, crc)
             yield part
             crc = fut.result()
-            pos += part.nbytes
+            pos, k = pos + part.nbytes, k + 1
         self._check_crc(info, crc)
 
     def get_tensor(self, name: str) -> np.ndarray:

@@ -103,6 +103,28 @@ def test_restore_from_reader(fake_gpu, cb, monkeypatch, tmp_path, n):
         assert any(e[0] == "wait_event" for e in fake_gpu.log[:first_copy])
 
 
+def test_restore_overlaps_reading_with_copies(fake_gpu, cb, monkeypatch, tmp_path):
+    monkeypatch.setattr(cb, "CHUNK_SIZE", 64)
+    backend = cb.CupyBackend(0, staging_slots=3, staging_bytes=3 * 64)
+    host = np.arange(200, dtype=np.float64)  # 1600 bytes: 25 chunks of 64
+    prefix = write_bundle(tmp_path, {"t": host})
+    outstanding = []
+    with open_reader(prefix) as reader:
+        orig = reader.iter_chunks
+
+        def spy(name, buffers):
+            for part in orig(name, buffers):
+                yield part
+                # the reader is about to refill a buffer: copies still queued on the ring's stream
+                outstanding.append(max(st.total - st.done for st in fake_gpu.streams.values()))
+
+        monkeypatch.setattr(reader, "iter_chunks", spy)
+        dev = backend.empty((200,), np.float64)
+        backend.restore_from(reader, "t", dev)
+    assert backend.to_host(dev).tobytes() == host.tobytes()
+    assert max(outstanding) == 2  # slots - 1 copies in flight while the next chunk is read
+
+
 def test_restore_from_size_and_crc_errors(fake_gpu, cb, monkeypatch, tmp_path):
     monkeypatch.setattr(cb, "CHUNK_SIZE", 64)
     backend = backends.gpu(0)

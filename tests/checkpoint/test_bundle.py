@@ -59,6 +59,20 @@ def test_multi_chunk_non_contiguous_and_big_endian(tmp_path, small_chunks):
         buf = bytearray(1000)
         joined = b"".join(bytes(c) for c in r.iter_chunks("big", memoryview(buf)))
         assert joined == big.tobytes()
+        ring = [bytearray(1000) for _ in range(3)]
+        held, owners = [], []
+        for chunk in r.iter_chunks("big", ring):  # round-robin: a chunk survives the next two
+            held.append(chunk)
+            owners.append(
+                next(
+                    i
+                    for i, b in enumerate(ring)
+                    if np.shares_memory(np.frombuffer(b, np.uint8), np.frombuffer(chunk, np.uint8))
+                )
+            )
+            if len(held) >= 3:
+                assert bytes(held[-3]) == big.tobytes()[(len(held) - 3) * 1000 : (len(held) - 2) * 1000]
+        assert owners == [k % 3 for k in range(len(owners))]
 
 
 def test_add_chunks_and_wrong_total(tmp_path, small_chunks):
