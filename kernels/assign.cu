@@ -25,8 +25,26 @@ __device__ __forceinline__ unsigned short gv_add(unsigned short a, unsigned shor
 __device__ __forceinline__ unsigned short gv_sub(unsigned short a, unsigned short b) {
     return gv_f32_to_f16(__fsub_rn(gv_f16_to_f32(a), gv_f16_to_f32(b)));
 }
-__device__ __forceinline__ float gv_add(float a, float b) { return __fadd_rn(a, b); }
-__device__ __forceinline__ float gv_sub(float a, float b) { return __fsub_rn(a, b); }
+// CuPy's RawModule compiles with -ftz=true, which turns __fadd_rn into add.rn.ftz.f32 and flushes
+// subnormal sums to zero; NumPy keeps them. Plain add.rn.f32 / sub.rn.f32 (no .ftz) keep them.
+__device__ __forceinline__ float gv_add(float a, float b) {
+#ifdef __CUDA_ARCH__
+    float r;
+    asm("add.rn.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));
+    return r;
+#else
+    return __fadd_rn(a, b);
+#endif
+}
+__device__ __forceinline__ float gv_sub(float a, float b) {
+#ifdef __CUDA_ARCH__
+    float r;
+    asm("sub.rn.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b));
+    return r;
+#else
+    return __fsub_rn(a, b);
+#endif
+}
 __device__ __forceinline__ double gv_add(double a, double b) { return __dadd_rn(a, b); }
 __device__ __forceinline__ double gv_sub(double a, double b) { return __dsub_rn(a, b); }
 __device__ __forceinline__ int gv_add(int a, int b) { return (int)((unsigned int)a + (unsigned int)b); }
