@@ -36,6 +36,11 @@ class GraphKeys:
     QUEUE_RUNNERS = "queue_runners"
 
 
+# TF's rules (tensorflow/python/framework/ops.py): what an op name / a scope name may contain
+_VALID_OP_NAME = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*$")
+_VALID_SCOPE_NAME = re.compile(r"^[A-Za-z0-9_.\\/>-]*$")
+
+
 class _ThreadContext(threading.local):
     def __init__(self) -> None:
         self.name_stack = ""
@@ -71,6 +76,8 @@ class Graph:
     ) -> Operation:
         """Adds an op, inferring its output dtypes and shapes; ValueError names the op on a bad shape."""
         op_def = get_op_def(op_type)
+        if name and not _VALID_OP_NAME.match(name.rstrip("/")):
+            raise ValueError(f"'{name}' is not a valid node name (op type {op_type})")
         for t in inputs:
             if t.graph is not self:
                 raise ValueError(
@@ -120,6 +127,8 @@ class Graph:
     def name_scope(self, name: str | None) -> Iterator[str]:
         """Opens a name scope; yields the scope name ending in "/" ("" at the root)."""
         old = self._ctx.name_stack
+        if name and not _VALID_SCOPE_NAME.match(name):
+            raise ValueError(f"'{name}' is not a valid scope name")
         if not name:
             new = ""
         elif name.endswith("/"):

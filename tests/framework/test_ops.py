@@ -189,3 +189,15 @@ def test_graph_construction_from_several_threads_gives_unique_names():
         t.join()
     assert len(names) == 800 and len(set(names)) == 800
     assert len(g.get_operations()) == 800
+
+
+def test_invalid_names_are_rejected_like_tf():
+    for bad in ("a:b", "x y", "_hidden"):
+        with pytest.raises(ValueError, match="not a valid node name"):
+            tf.constant(1, name=bad)
+    with pytest.raises(ValueError, match="not a valid scope name"):
+        with tf.name_scope("bad scope"):
+            pass
+    with pytest.raises(ValueError, match="not a valid"):
+        tf.Variable(1, name="w:0")
+    assert tf.constant(1, name="a/b-c.d").op.name == "a/b-c.d"
