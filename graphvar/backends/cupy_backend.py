@@ -29,10 +29,10 @@ the next transfer (a concurrent transfer gets a ring of its own for its duration
     once its event has completed, and its buffer is refilled (chunk k + slots) only after the
     consumer asks for chunk k + 1, i.e. after the file write of chunk k. So the copies of the next
     chunks overlap the write of this one.
-  * Restore: ``reader.iter_chunks(name, buffer)`` reads each chunk into one pinned buffer; the
-    chunk is copied asynchronously into its slice of the variable while the reader computes its
-    CRC, and the buffer is handed back for the next read once that copy's event completes (the
-    reader refills the same buffer, so the next read cannot start earlier).
+  * Restore: ``reader.iter_chunks(name, ring.views)`` reads chunk k into pinned buffer k % slots
+    (round-robin); the chunk is copied asynchronously into its slice of the variable, and before
+    the reader refills a buffer the copy out of it must have completed (its event), so up to
+    ``slots - 1`` copies overlap the reads and CRCs of the next chunks.
   Both copy straight between the variable's own device memory and the staging buffers: no extra
   device memory for a contiguous variable (a non-contiguous one is first made contiguous).
 """
