@@ -76,9 +76,24 @@ def case_seed_init(ctx: Any) -> list[Row]:
                 stats.pop("graphvar"), stats, goals=[Goal("tf", ">=", 2.0, "≤ 0.5× TF's time")])]  # fmt: skip
 
 
+def _truncated_model(tf: Any) -> dict:
+    weights = tf.Variable(tf.truncated_normal([784, 200], stddev=0.1), name="weights")
+    biases = tf.Variable(tf.constant(0.1, shape=[200]), name="biases")
+    return {"init": tf.global_variables_initializer(), "vars": [weights, biases]}
+
+
+def case_truncated_init(ctx: Any) -> list[Row]:
+    """The other TF1 idiom: truncated_normal(stddev=0.1) weights, constant(0.1) biases (no goal in the issues)."""
+    s = _sessions(ctx, _truncated_model)
+    stats = _timed(ctx, s, lambda sess, b: lambda: sess.run(b["init"]))
+    return [Row("truncated_init", "init: 784×200 truncated_normal(0.1) + 200 constant(0.1), run(init_op)", "time",
+                stats.pop("graphvar"), stats)]  # fmt: skip
+
+
 CASES = {
     "run_variable": case_run_variable,
     "make_callable": case_make_callable,
     "assign_add": case_assign_add,
     "seed_init": case_seed_init,
+    "truncated_init": case_truncated_init,
 }
