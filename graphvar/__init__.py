@@ -133,6 +133,7 @@ from graphvar.variables import (
     variables_initializer,
 )
 
+from graphvar import compat  # noqa: E402  (tf.compat.v1 is this module)
 from graphvar import nn  # noqa: E402  (after the ops it re-exports)
 from graphvar import train  # noqa: E402
 

@@ -221,3 +221,11 @@ def test_run_options_and_metadata_are_accepted():
     with tf.Session(config=tf.ConfigProto(allow_soft_placement=True)) as sess:
         md = tf.RunMetadata()
         assert sess.run(c, options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE), run_metadata=md) == 1
+
+
+def test_compat_v1_namespace_is_the_same_api():
+    assert tf.compat.v1.Session is tf.Session and tf.compat.v1.train.Saver is tf.train.Saver
+    v = tf.compat.v1.Variable(3, name="v")
+    with tf.compat.v1.Session() as sess:
+        sess.run(tf.compat.v1.global_variables_initializer())
+        assert sess.run(v) == 3
