@@ -155,3 +155,11 @@ def disable_eager_execution() -> None:
 
 def executing_eagerly() -> bool:
     return False
+
+
+def __getattr__(name: str):
+    if name in ("gradients", "GradientTape", "stop_gradient", "hessians"):
+        raise NotImplementedError(
+            f"tf.{name}: graphvar has no automatic differentiation (variables, sessions and checkpoints only)"
+        )
+    raise AttributeError(f"module 'graphvar' has no attribute {name!r}")

@@ -229,3 +229,12 @@ def test_compat_v1_namespace_is_the_same_api():
     with tf.compat.v1.Session() as sess:
         sess.run(tf.compat.v1.global_variables_initializer())
         assert sess.run(v) == 3
+
+
+def test_training_api_is_refused_clearly():
+    with pytest.raises(NotImplementedError, match="automatic differentiation"):
+        tf.train.GradientDescentOptimizer(0.5)
+    with pytest.raises(NotImplementedError, match="automatic differentiation"):
+        getattr(tf, "gradients")  # noqa: B009 - the attribute access is what is tested
+    with pytest.raises(AttributeError):
+        getattr(tf, "no_such_thing")  # noqa: B009

@@ -43,3 +43,18 @@ __all__ = [
     "load_variable",
     "update_checkpoint_state",
 ]
+
+_NOT_SUPPORTED = {
+    "Optimizer", "GradientDescentOptimizer", "AdamOptimizer", "AdagradOptimizer", "MomentumOptimizer",
+    "RMSPropOptimizer", "AdadeltaOptimizer", "FtrlOptimizer", "exponential_decay", "MonitoredTrainingSession",
+    "Supervisor", "Coordinator", "start_queue_runners", "ExponentialMovingAverage",
+}  # fmt: skip
+
+
+def __getattr__(name: str):
+    if name in _NOT_SUPPORTED:
+        raise NotImplementedError(
+            f"tf.train.{name} is not part of graphvar: it runs TF1's variable / Session / Saver workflow, "
+            "without automatic differentiation or training loops"
+        )
+    raise AttributeError(f"module 'graphvar.train' has no attribute {name!r}")
