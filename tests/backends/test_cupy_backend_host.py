@@ -11,6 +11,7 @@ from graphvar import backends
 from graphvar import random as gr
 from tests.backends.conftest import install_fake_cupy
 from tests.backends.fake_cupy import DeviceArray
+from tests.ulp import ULP_BOUNDS, ulp_distance
 
 SHAPES = [(1,), (3, 7, 13), (1031,), (0, 4)]  # none a multiple of the 256-thread block
 FLOATS = [tf.float16, tf.float32, tf.float64]
@@ -58,16 +59,7 @@ def test_uniform_int_bit_identical(fake_gpu, dtype, lo, hi):
     assert g.min() >= lo and g.max() < hi
 
 
-ULP_BOUND = {tf.float16: 1, tf.float32: 8, tf.float64: 2}  # docs/random.md
-
-
-def ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
-    if a.size == 0:
-        return 0
-    ity = {2: np.int16, 4: np.int32, 8: np.int64}[a.dtype.itemsize]
-    ai, bi = a.view(ity).astype(np.int64), b.view(ity).astype(np.int64)
-    mag = np.int64((1 << (8 * a.dtype.itemsize - 1)) - 1)
-    return int(np.max(np.abs(np.where(ai < 0, -(ai & mag), ai) - np.where(bi < 0, -(bi & mag), bi))))
+ULP_BOUND = {tf.as_dtype(d): b for d, b in ULP_BOUNDS.items()}  # docs/random.md
 
 
 @pytest.mark.parametrize("op", [tf.random_normal, tf.truncated_normal])

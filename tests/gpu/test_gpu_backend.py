@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.ulp import ULP_BOUNDS, ulp_distance
+
 cupy = pytest.importorskip("cupy")
 
 import graphvar as tf  # noqa: E402
@@ -19,7 +21,7 @@ from graphvar import random as gr  # noqa: E402
 pytestmark = pytest.mark.gpu
 FLOATS = [tf.float16, tf.float32, tf.float64]
 SHAPES = [(1,), (7, 13), (1000,), (257, 3), ((1 << 20) + 3,)]  # none a multiple of the block size
-ULP_BOUND = {tf.float16: 1, tf.float32: 8, tf.float64: 2}
+ULP_BOUND = {tf.as_dtype(d): b for d, b in ULP_BOUNDS.items()}  # docs/random.md
 
 
 def both(make):
@@ -38,15 +40,6 @@ def run_init(pairs, runs=1):
             assert isinstance(sess._variable_slot(gpu_var).value, cupy.ndarray)
             assert isinstance(sess._variable_slot(host_var).value, np.ndarray)
         return [tuple(sess.run(list(p))) for p in pairs]
-
-
-def ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
-    if a.size == 0:
-        return 0
-    ity = {2: np.int16, 4: np.int32, 8: np.int64}[a.dtype.itemsize]
-    ai, bi = a.view(ity).astype(np.int64), b.view(ity).astype(np.int64)
-    mag = np.int64((1 << (8 * a.dtype.itemsize - 1)) - 1)
-    return int(np.max(np.abs(np.where(ai < 0, -(ai & mag), ai) - np.where(bi < 0, -(bi & mag), bi))))
 
 
 def test_default_device_is_gpu0_and_cpu_scope_stays_on_host():

@@ -7,6 +7,7 @@ import pytest
 from host_kernels import NP, launch
 
 import graphvar.random as gr
+from tests.ulp import ULP_BOUNDS, ulp_distance
 
 KEY = gr.philox_key(87654321, 1234)
 KEY_ARGS = (KEY & (2**64 - 1), KEY >> 64)
@@ -15,19 +16,11 @@ SIZES = [0, 1, 7, 8, 9, 1000, 4099]
 BIG_BASE = 2**32 + 5  # element offsets past 32-bit indexing, without allocating them
 # Stated ULP bound of standard normals, kernels vs graphvar.random (docs/random.md). Measured on
 # 2.4M values: f16 1, f32 5 (glibc logf/cosf vs NumPy's SIMD float32 log/cos), f64 0.
-ULP_BOUND = {"f16": 1, "f32": 8, "f64": 2}
-
-
-def ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
-    """Max distance in units in the last place (+0 and -0 count as equal)."""
-    if a.size == 0:
-        return 0
-    ity = {2: np.int16, 4: np.int32, 8: np.int64}[a.dtype.itemsize]
-    ai, bi = a.view(ity).astype(np.int64), b.view(ity).astype(np.int64)
-    mag = np.int64((1 << (8 * a.dtype.itemsize - 1)) - 1)
-    ai = np.where(ai < 0, -(ai & mag), ai)
-    bi = np.where(bi < 0, -(bi & mag), bi)
-    return int(np.max(np.abs(ai - bi)))
+ULP_BOUND = {
+    "f16": ULP_BOUNDS[np.dtype(np.float16)],
+    "f32": ULP_BOUNDS[np.dtype(np.float32)],
+    "f64": ULP_BOUNDS[np.dtype(np.float64)],
+}
 
 
 def host(kind: str, t: str, n: int, base: int, run: int, p0, p1) -> np.ndarray:
