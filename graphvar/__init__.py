@@ -112,7 +112,7 @@ from graphvar.ops.init_ops import (
 )
 from graphvar.ops.random_ops import random_normal, random_uniform, truncated_normal
 from graphvar.ops.shape_ops import argmax, argmin, concat, expand_dims, rank, shape, size, squeeze, stack, transpose
-from graphvar.ops.state_ops import assign, assign_add, assign_sub
+from graphvar.ops.state_ops import assign, assign_add, assign_sub, scatter_add, scatter_sub, scatter_update
 from graphvar.session import InteractiveSession, Session, get_default_session
 from graphvar.variable_scope import AUTO_REUSE, VariableScope, get_variable, get_variable_scope, variable_scope
 from graphvar.variables import (

@@ -183,6 +183,28 @@ def variable_kernels(xp: Any) -> dict[str, Any]:
 
         return kernel
 
+    def scatter(mode: str) -> Any:
+        def kernel(step: Any, args: list, ctx: Any) -> VarSlot:
+            slot, indices, updates = args
+            with slot.lock:
+                buf = slot.read(step.op.name)
+                rows = buf.shape[0] if buf.ndim else 0
+                bad = (indices < 0) | (indices >= rows)
+                if bool(bad.any()):
+                    first = int(xp.asarray(indices)[bad].reshape(-1)[0])
+                    raise errors.InvalidArgumentError(
+                        None,
+                        step.op,
+                        f"{step.op.name}: indices contain {first}, not in [0, {rows}) (variable {slot.name!r})",
+                    )
+                if mode == "update":
+                    buf[indices] = updates
+                else:  # add.at: repeated indices accumulate, as TF's ScatterAdd does (a - b == a + -b exactly)
+                    xp.add.at(buf, indices, updates if mode == "add" else -updates)
+            return slot
+
+        return kernel
+
     def initialized_value(step: Any, args: list, ctx: Any) -> Any:
         slot, compute_initial = args
         value = slot.value
@@ -205,6 +227,9 @@ def variable_kernels(xp: Any) -> dict[str, Any]:
         "Assign": assign,
         "AssignAdd": update(xp.add, operator.add),
         "AssignSub": update(xp.subtract, operator.sub),
+        "ScatterUpdate": scatter("update"),
+        "ScatterAdd": scatter("add"),
+        "ScatterSub": scatter("sub"),
         "IsVariableInitialized": lambda step, args, ctx: xp.asarray(args[0].value is not None),
         "InitializedValue": initialized_value,
         "ReportUninitializedVariables": report,

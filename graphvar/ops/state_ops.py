@@ -58,6 +58,59 @@ register_op("ReportUninitializedVariables", lambda op: [(dtypes.string, TensorSh
 register_op("AssertVariablesInitialized", lambda op: [], stateful=True, ref_inputs="all")
 
 
+def _scatter_spec(op: Any) -> list:
+    ref, indices, updates = op._inputs
+    if not indices.dtype.is_integer:
+        raise TypeError(f"Op {op.name!r}: indices must be int32 or int64, got {indices.dtype.name}")
+    if ref.dtype != updates.dtype:
+        raise TypeError(
+            f"Op {op.name!r}: updates of dtype {updates.dtype.name} for variable {ref.op.name!r} of dtype {ref.dtype.name}"
+        )
+    if ref.shape.ndims is not None and indices.shape.ndims is not None:
+        want = indices.shape.concatenate(ref.shape[1:])
+        if not updates.shape.is_compatible_with(want):
+            raise ValueError(
+                f"Shapes of updates {updates.shape} must be indices.shape + ref.shape[1:] = {want} (variable {ref.op.name!r})"
+            )
+    return [(ref.dtype, ref.shape)]
+
+
+for _t in ("ScatterUpdate", "ScatterAdd", "ScatterSub"):
+    register_op(_t, _scatter_spec, stateful=True, ref_inputs=(0,), aliases=True, ref_output=True)
+
+
+def _scatter(op_type: str, ref: Any, indices: Any, updates: Any, use_locking: bool, name: str | None) -> ops.Tensor:
+    r = _ref(ref)
+    with r.graph.as_default():
+        idx = ops.convert_to_tensor(indices)
+        upd = ops.convert_to_tensor(updates, dtype=r.dtype)
+        return r.graph.create_op(
+            op_type, [r, idx, upd], {"use_locking": bool(use_locking)}, name=name or op_type
+        ).outputs[0]
+
+
+def scatter_update(
+    ref: Any, indices: Any, updates: Any, use_locking: bool = True, name: str | None = None
+) -> ops.Tensor:
+    """ref[indices] = updates along the first dimension, in place; returns the variable's new value.
+
+    Raises:
+      ValueError: updates.shape != indices.shape + ref.shape[1:] (at build time).
+      errors.InvalidArgumentError: an index outside [0, ref.shape[0]) at run time.
+    """
+    return _scatter("ScatterUpdate", ref, indices, updates, use_locking, name)
+
+
+def scatter_add(ref: Any, indices: Any, updates: Any, use_locking: bool = False, name: str | None = None) -> ops.Tensor:
+    """ref[indices] += updates (repeated indices add up), in place."""
+    return _scatter("ScatterAdd", ref, indices, updates, use_locking, name)
+
+
+def scatter_sub(ref: Any, indices: Any, updates: Any, use_locking: bool = False, name: str | None = None) -> ops.Tensor:
+    """ref[indices] -= updates (repeated indices add up), in place."""
+    return _scatter("ScatterSub", ref, indices, updates, use_locking, name)
+
+
 def variable_op_v2(shape: Any, dtype: Any, name: str) -> ops.Tensor:
     attrs = {"shape": as_shape(shape), "dtype": dtypes.as_dtype(dtype), "container": "", "shared_name": ""}
     return ops.get_default_graph().create_op("VariableV2", [], attrs, name=name).outputs[0]
