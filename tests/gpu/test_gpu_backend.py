@@ -208,3 +208,21 @@ def test_large_tensor_64bit_indexing():
 def free_device_bytes() -> int:
     cupy.get_default_memory_pool().free_all_blocks()
     return int(cupy.cuda.Device().mem_info[0])
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64, tf.int32])
+def test_scatter_ops_match_host(dtype):
+    def make():
+        v = tf.Variable(np.zeros((5, 3), dtype.np))
+        ops = [tf.scatter_update(v, [1, 4], np.full((2, 3), 2, dtype.np)),
+               tf.scatter_add(v, [0, 0, 2], np.ones((3, 3), dtype.np)),
+               tf.scatter_sub(v, [4], np.ones((1, 3), dtype.np))]  # fmt: skip
+        return v, ops
+
+    (gv, gops), (hv, hops) = both(make)
+    with tf.Session() as sess:
+        sess.run([gv.initializer, hv.initializer])
+        for g, h in zip(gops, hops):
+            sess.run([g.op, h.op])
+        assert isinstance(sess._variable_slot(gv).value, cupy.ndarray)
+        np.testing.assert_array_equal(*sess.run([gv, hv]))
