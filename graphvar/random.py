@@ -61,32 +61,38 @@ def philox4x64_10(counter: tuple[int, int, int, int], key: int) -> tuple[int, in
     return x[0], x[1], x[2], x[3]
 
 
-def _mulhilo(a: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    lo32 = np.uint64(0xFFFFFFFF)
-    s32 = np.uint64(32)
+def _mulhilo(a: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(high, low) 64-bit halves of a * m, elementwise, from 32-bit partial products."""
+    lo32, s32 = np.uint64(0xFFFFFFFF), np.uint64(32)
     a0, a1 = a & lo32, a >> s32
-    m0, m1 = np.uint64(m & 0xFFFFFFFF), np.uint64(m >> 32)
+    m0, m1 = m & lo32, m >> s32
     p00, p01, p10, p11 = a0 * m0, a0 * m1, a1 * m0, a1 * m1
     mid = (p00 >> s32) + (p01 & lo32) + (p10 & lo32)
-    return p11 + (p01 >> s32) + (p10 >> s32) + (mid >> s32), a * np.uint64(m)
+    return p11 + (p01 >> s32) + (p10 >> s32) + (mid >> s32), a * m
 
 
 def _words_at(word_idx: np.ndarray, key: int, run: int, attempt: Any) -> np.ndarray:
     """Stream words at arbitrary indices (vectorized Philox; for the rare truncated redraws).
-    ``attempt`` is one int or an array with one attempt per word."""
+    ``attempt`` is one int or an array with one attempt per word.
+
+    The counter words are kept as two (2, n) arrays, a = (x0, x2) and b = (x1, x3), so each round
+    is one multiply-high over both lanes: its cost is mostly per NumPy call, not per element.
+    """
     word_idx = np.asarray(word_idx, dtype=np.uint64)
     n = word_idx.size
-    x = [word_idx // np.uint64(4) + np.uint64(1), np.full(n, run & _M64, dtype=np.uint64)]
-    x += [np.broadcast_to(np.asarray(attempt, dtype=np.uint64), (n,)).copy(), np.zeros(n, dtype=np.uint64)]
+    a = np.stack([word_idx // np.uint64(4) + np.uint64(1), np.broadcast_to(np.asarray(attempt, np.uint64), (n,))])
+    b = np.stack([np.full(n, run & _M64, dtype=np.uint64), np.zeros(n, dtype=np.uint64)])
+    mul = np.array([[_MUL[0]], [_MUL[1]]], dtype=np.uint64)
     k0, k1 = key & _M64, (key >> 64) & _M64
     with np.errstate(over="ignore"):
         for rnd in range(10):
             if rnd:
                 k0, k1 = (k0 + _WEYL[0]) & _M64, (k1 + _WEYL[1]) & _M64
-            hi0, lo0 = _mulhilo(x[0], _MUL[0])
-            hi1, lo1 = _mulhilo(x[2], _MUL[1])
-            x = [hi1 ^ x[1] ^ np.uint64(k0), lo1, hi0 ^ x[3] ^ np.uint64(k1), lo0]
-    return np.stack(x)[(word_idx % np.uint64(4)).astype(np.intp), np.arange(n)]
+            hi, lo = _mulhilo(a, mul)
+            a = hi[::-1] ^ b ^ np.array([[k0], [k1]], dtype=np.uint64)
+            b = lo[::-1]
+    words = np.stack([a[0], b[0], a[1], b[1]])
+    return words[(word_idx % np.uint64(4)).astype(np.intp), np.arange(n)]
 
 
 def _raw_words(key: int, run: int, attempt: int, first_word: int, count: int) -> np.ndarray:
