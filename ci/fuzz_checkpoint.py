@@ -33,7 +33,8 @@ import numpy as np  # noqa: E402
 
 import graphvar as tf  # noqa: E402
 from graphvar import errors  # noqa: E402
-from graphvar.checkpoint import BundleWriter, SafetensorsWriter, open_reader  # noqa: E402
+from graphvar.checkpoint import open_reader  # noqa: E402
+from tests.checkpoint.ckpt_helpers import DATA, valid_files  # noqa: E402
 
 ALLOWED = (errors.DataLossError, errors.NotFoundError, errors.UnimplementedError, errors.InvalidArgumentError)
 VALUES = {
@@ -41,7 +42,6 @@ VALUES = {
     "b/c": np.array([1, -2, 3, 2**40, -5], np.int64),
     "flag": np.array(True),
 }
-DATA = ".data-00000-of-00001"
 _DIR = tempfile.mkdtemp(prefix="graphvar-fuzz-")
 _PREFIX = os.path.join(_DIR, "ckpt")
 _count = 0
@@ -78,19 +78,8 @@ def join(files: dict[str, bytes]) -> bytes:
 
 def make_seeds(directory: str) -> None:
     os.makedirs(directory, exist_ok=True)
-    tmp = tempfile.mkdtemp()
-    prefix = os.path.join(tmp, "s")
-    with BundleWriter(prefix) as w:
-        for k, v in VALUES.items():
-            w.add(k, v)
-        w.finish()
-    with SafetensorsWriter(prefix, [(k, v.dtype, v.shape) for k, v in VALUES.items()]) as w:
-        for k, v in VALUES.items():
-            w.add(k, v)
-        w.finish()
-    read = lambda s: open(prefix + s, "rb").read()  # noqa: E731
-    seeds = {"bundle": join({".index": read(".index"), DATA: read(DATA)}),
-             "safetensors": join({".safetensors": read(".safetensors")})}  # fmt: skip
+    files = valid_files(os.path.join(tempfile.mkdtemp(), "s"), VALUES)
+    seeds = {kind: join(parts) for kind, parts in files.items()}
     for name, data in seeds.items():
         with open(os.path.join(directory, name), "wb") as f:
             f.write(data)

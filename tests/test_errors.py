@@ -11,6 +11,7 @@ import pytest
 import graphvar as tf
 from graphvar import errors
 from graphvar.checkpoint import streaming
+from tests.checkpoint.ckpt_helpers import FullDiskOS
 
 
 @pytest.fixture
@@ -218,15 +219,7 @@ def test_disk_full_during_save_leaves_the_previous_checkpoint(model, tmp_path, m
     before = _files(tmp_path)
     state = (tmp_path / "checkpoint").read_bytes()
 
-    class FullDisk:
-        def __getattr__(self, name):
-            return getattr(os, name)
-
-        @staticmethod
-        def write(fd, data):
-            raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(streaming, "os", FullDisk())
+    monkeypatch.setattr(streaming, "os", FullDiskOS())
     with pytest.raises(OSError, match="No space left"):
         saver.save(sess, str(tmp_path / "m"), global_step=2)
     monkeypatch.undo()

@@ -15,6 +15,7 @@ import pytest
 import graphvar as tf
 from graphvar import errors
 from graphvar.checkpoint import BundleReader, BundleWriter, SafetensorsReader, SafetensorsWriter, open_reader, streaming
+from tests.checkpoint.ckpt_helpers import FullDiskOS
 
 MiB = 1 << 20
 
@@ -177,15 +178,7 @@ def test_writer_error_paths_close_everything(tmp_path, monkeypatch):
             with pytest.raises(ValueError, match="never added"):
                 w.finish()
 
-        class FullDisk:
-            def __getattr__(self, name):
-                return getattr(os, name)
-
-            @staticmethod
-            def write(fd, data):
-                raise OSError(28, "No space left on device")
-
-        monkeypatch.setattr(streaming, "os", FullDisk())
+        monkeypatch.setattr(streaming, "os", FullDiskOS())
         with pytest.raises(OSError):
             with BundleWriter(prefix) as w:
                 w.add("a", np.ones((512, 256), np.float32))

@@ -41,3 +41,40 @@ def copy_fixture(rel_prefix: str, dest_dir) -> str:
 
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
+
+
+DATA = ".data-00000-of-00001"
+
+
+def valid_files(prefix: str, values: dict) -> dict[str, dict[str, bytes]]:
+    """Writes `values` at `prefix` in both formats; returns {kind: {suffix: file bytes}}."""
+    from graphvar.checkpoint import BundleWriter, SafetensorsWriter
+
+    with BundleWriter(prefix) as w:
+        for k, v in values.items():
+            w.add(k, v)
+        w.finish()
+    with SafetensorsWriter(prefix, [(k, v.dtype, v.shape) for k, v in values.items()]) as w:
+        for k, v in values.items():
+            w.add(k, v)
+        w.finish()
+
+    def read(suffix: str) -> bytes:
+        with open(prefix + suffix, "rb") as f:
+            return f.read()
+
+    return {
+        "bundle": {".index": read(".index"), DATA: read(DATA)},
+        "safetensors": {".safetensors": read(".safetensors")},
+    }
+
+
+class FullDiskOS:
+    """Stands in for the `os` module of graphvar.checkpoint.streaming: every write fails with ENOSPC."""
+
+    def __getattr__(self, name: str):
+        return getattr(os, name)
+
+    @staticmethod
+    def write(fd: int, data) -> int:
+        raise OSError(28, "No space left on device")

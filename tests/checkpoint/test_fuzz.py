@@ -28,6 +28,7 @@ from graphvar import errors
 from graphvar.checkpoint import BundleWriter, SafetensorsWriter, crc, open_reader
 from graphvar.checkpoint.proto import BundleEntry, BundleHeader
 from graphvar.checkpoint.table import FOOTER_SIZE, TableBuilder
+from tests.checkpoint.ckpt_helpers import DATA, valid_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ALLOWED = (errors.DataLossError, errors.NotFoundError, errors.UnimplementedError, errors.InvalidArgumentError)
@@ -37,26 +38,12 @@ VALUES = {
     "flag": np.array(True),
     "h": np.arange(6, dtype=np.float16).reshape(2, 3) - 2,
 }
-DATA = ".data-00000-of-00001"
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _originals(tmp_dir) -> dict[str, dict[str, bytes]]:
     """The valid files of both formats, as {kind: {suffix: bytes}}."""
-    prefix = os.path.join(tmp_dir, "orig")
-    with BundleWriter(prefix) as w:
-        for k, v in VALUES.items():
-            w.add(k, v)
-        w.finish()
-    with SafetensorsWriter(prefix, [(k, v.dtype, v.shape) for k, v in VALUES.items()]) as w:
-        for k, v in VALUES.items():
-            w.add(k, v)
-        w.finish()
-    read = lambda suffix: open(prefix + suffix, "rb").read()  # noqa: E731
-    return {
-        "bundle": {".index": read(".index"), DATA: read(DATA)},
-        "safetensors": {".safetensors": read(".safetensors")},
-    }
+    return valid_files(os.path.join(tmp_dir, "orig"), VALUES)
 
 
 @pytest.fixture(scope="module")
