@@ -36,13 +36,26 @@ def cuda_available() -> bool:
         if os.environ.get("GRAPHVAR_BACKEND", "").lower() in ("numpy", "cpu", "host"):
             _cuda = False
         else:
-            try:
-                import cupy
-
-                _cuda = cupy.cuda.runtime.getDeviceCount() > 0
-            except Exception:  # ImportError, or CUDA present but no driver/device
-                _cuda = False
+            _cuda = _probe_cuda()
     return _cuda
+
+
+def _probe_cuda() -> bool:
+    """Whether CuPy sees a CUDA device; says so once, in one log line, where CuPy is there but unusable."""
+    try:
+        import cupy
+
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # CuPy without its CUDA libraries, or no driver, or no device
+        if isinstance(e, ModuleNotFoundError) and e.name == "cupy":
+            return False  # the host-only install: nothing to say
+        why = f"{type(e).__name__}: {e}"
+    else:
+        if count > 0:
+            return True
+        why = "0 devices"
+    log.warning("graphvar: CuPy is installed but no CUDA device is usable (%s); every op runs on the host", why)
+    return False
 
 
 def gpu(index: int = 0) -> Any:

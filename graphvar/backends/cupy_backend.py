@@ -39,7 +39,6 @@ the next transfer (a concurrent transfer gets a ring of its own for its duration
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import weakref
 from collections.abc import Iterator
@@ -50,7 +49,7 @@ import numpy as np
 
 from graphvar import errors
 from graphvar.backends.array_kernels import VarSlot, _shape_error, make_kernels, variable_kernels
-from graphvar.backends.kernels_src import kernel_dir, read_kernel
+from graphvar.backends.kernels_src import module_source
 from graphvar.checkpoint.streaming import CHUNK_SIZE
 
 _SUFFIX = {np.dtype(t): s for t, s in [(np.float16, "f16"), (np.float32, "f32"), (np.float64, "f64"),
@@ -69,16 +68,6 @@ _BLOCK = 256
 # memory-bound fill/assign kernels are light and profit from more blocks in flight.
 _BLOCKS_PER_SM = {"random": 4, "memory": 8}
 _M64 = (1 << 64) - 1
-
-
-def module_source(filename: str) -> tuple[str, tuple[str, ...]]:
-    """The (code, NVRTC options) that ``cupy.RawModule`` compiles for kernel source ``filename``."""
-    digest = hashlib.sha256()
-    for path in sorted(kernel_dir().iterdir()):
-        if path.suffix in (".cu", ".cuh", ".h"):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    code = f'#define GRAPHVAR_KERNELS_SHA256 "{digest.hexdigest()}"\n' + read_kernel(filename)
-    return code, ("--std=c++17", f"-I{kernel_dir()}")
 
 
 def launch_shape(kind: str, suffix: str, n: int, sm_count: int) -> tuple[tuple[int], tuple[int]]:
