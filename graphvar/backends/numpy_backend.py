@@ -8,6 +8,8 @@ import numpy as np
 
 from graphvar import errors
 from graphvar.backends.array_kernels import make_kernels
+from graphvar.backends.conv_kernels import make_conv_kernels
+from graphvar.backends.training_kernels import make_training_kernels
 
 LAZY_ZEROS_BYTES = 1 << 20  # below this, filling the existing buffer is as cheap as a new one
 
@@ -19,7 +21,7 @@ class NumpyBackend:
     device = "/device:CPU:0"
 
     def __init__(self) -> None:
-        self.kernels: dict[str, Any] = {**make_kernels(np), **_host_kernels()}
+        self.kernels: dict[str, Any] = {**make_kernels(np), **make_conv_kernels(np), **make_training_kernels(np), **_host_kernels()}
 
     def to_host(self, x: Any) -> Any:
         return x

@@ -34,6 +34,7 @@ class GraphKeys:
     GLOBAL_STEP = "global_step"
     LOSSES = "losses"
     QUEUE_RUNNERS = "queue_runners"
+    TRAIN_OP = "train_op"
 
 
 # TF's rules (tensorflow/python/framework/ops.py): what an op name / a scope name may contain
@@ -46,6 +47,7 @@ class _ThreadContext(threading.local):
         self.name_stack = ""
         self.device_stack: list[Any] = []
         self.control_stack: list[list[Operation] | None] = []
+        self.gradient_override: dict[str, str] = {}
 
 
 class Graph:
@@ -90,6 +92,9 @@ class Graph:
             if full_name in self._ops_by_name:
                 raise ValueError(f"Duplicate node name in graph: {full_name!r}")
             op = Operation(self, op_type, full_name, inputs, dict(attrs or {}), "")
+            override = self._ctx.gradient_override.get(op_type)
+            if override is not None:
+                op._attrs["_gradient_op_type"] = override
             op._device = self._current_device(op)
             op._control_inputs = self._current_control_inputs(inputs)
             try:
@@ -140,6 +145,25 @@ class Graph:
             yield new + "/" if new else ""
         finally:
             self._ctx.name_stack = old
+
+    @contextlib.contextmanager
+    def gradient_override_map(self, op_type_map: dict[str, str]) -> Iterator[None]:
+        """Ops of the mapped types created inside use the gradient rule registered under the mapped name.
+
+        Example:
+          >>> with g.gradient_override_map({"Square": "MyCustomSquareGrad"}):
+          ...     y = tf.square(x)
+        """
+        if not isinstance(op_type_map, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in op_type_map.items()
+        ):
+            raise TypeError("op_type_map must be a dictionary mapping strings to strings")
+        old = self._ctx.gradient_override
+        self._ctx.gradient_override = {**old, **op_type_map}
+        try:
+            yield
+        finally:
+            self._ctx.gradient_override = old
 
     def get_name_scope(self) -> str:
         return self._ctx.name_stack

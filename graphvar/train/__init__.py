@@ -7,6 +7,19 @@ from graphvar.train.checkpoint_state import (
     latest_checkpoint,
     update_checkpoint_state,
 )
+from graphvar.train.adagrad import AdagradOptimizer
+from graphvar.train.adam import AdamOptimizer
+from graphvar.train.gradient_descent import GradientDescentOptimizer
+from graphvar.train.learning_rate_decay import (
+    exponential_decay,
+    inverse_time_decay,
+    natural_exp_decay,
+    piecewise_constant,
+    polynomial_decay,
+)
+from graphvar.train.momentum import MomentumOptimizer
+from graphvar.train.optimizer import Optimizer
+from graphvar.train.rmsprop import RMSPropOptimizer
 from graphvar.train.saver import Saver
 from graphvar.train.training_util import (
     create_global_step,
@@ -25,6 +38,17 @@ from graphvar.train.reader import (
 )
 
 __all__ = [
+    "AdagradOptimizer",
+    "AdamOptimizer",
+    "GradientDescentOptimizer",
+    "MomentumOptimizer",
+    "Optimizer",
+    "RMSPropOptimizer",
+    "exponential_decay",
+    "inverse_time_decay",
+    "natural_exp_decay",
+    "piecewise_constant",
+    "polynomial_decay",
     "CheckpointReader",
     "CheckpointState",
     "NewCheckpointReader",
@@ -45,8 +69,7 @@ __all__ = [
 ]
 
 _NOT_SUPPORTED = {
-    "Optimizer", "GradientDescentOptimizer", "AdamOptimizer", "AdagradOptimizer", "MomentumOptimizer",
-    "RMSPropOptimizer", "AdadeltaOptimizer", "FtrlOptimizer", "exponential_decay", "MonitoredTrainingSession",
+    "AdadeltaOptimizer", "FtrlOptimizer", "MonitoredTrainingSession",
     "Supervisor", "Coordinator", "start_queue_runners", "ExponentialMovingAverage",
 }  # fmt: skip
 
@@ -54,7 +77,7 @@ _NOT_SUPPORTED = {
 def __getattr__(name: str):
     if name in _NOT_SUPPORTED:
         raise NotImplementedError(
-            f"tf.train.{name} is not part of graphvar: it runs TF1's variable / Session / Saver workflow, "
-            "without automatic differentiation or training loops"
+            f"tf.train.{name} is not implemented in graphvar (it has TF1's variables, Sessions, Savers, "
+            "optimizers and learning-rate schedules, not training loops or queues)"
         )
     raise AttributeError(f"module 'graphvar.train' has no attribute {name!r}")

@@ -1,0 +1,217 @@
+"""Optimizer update kernels, written once against an array module `xp` (NumPy or CuPy).
+
+Each kernel updates the variable's buffer and its slots' buffers in place, holding their locks
+(acquired in one fixed order: by slot name), in the float32 operation order of TF's CPU
+functors (tensorflow/core/kernels/training_ops.cc), so that fed the same gradients the result
+equals TensorFlow's bit for bit (Adagrad: TF's vectorized rsqrt may differ by a few ULP).
+Scalars are NumPy scalars of the variable's dtype, so no intermediate is ever widened;
+in-place ufuncs with ``out=`` keep the temporaries to at most two per update.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from graphvar import errors
+from graphvar.backends.array_kernels import VarSlot
+from graphvar.ops.training_ops import APPLY_INPUTS, grad_position, ref_positions
+
+
+@contextlib.contextmanager
+def locked_buffers(step: Any, slots: list[VarSlot]) -> Iterator[list[Any]]:
+    """Holds the slots' locks (in name order, so two updates never deadlock) and yields their buffers.
+
+    Raises:
+      FailedPreconditionError: a variable or slot is uninitialized (naming it and the op).
+    """
+    with contextlib.ExitStack() as stack:
+        for s in sorted({id(s): s for s in slots}.values(), key=lambda s: s.name):
+            stack.enter_context(s.lock)
+        yield [s.read(step.op.name) for s in slots]
+
+
+def check_update_shapes(step: Any, slots: list[VarSlot], bufs: list[Any], grad: Any) -> None:
+    """The slots and the gradient must have the variable's shape (TF's InvalidArgumentError)."""
+    names = [n for i, n in enumerate(APPLY_INPUTS[step.op.type]) if i in ref_positions(step.op.type)]
+    var = bufs[0]
+    for name, s, b in zip(names[1:], slots[1:], bufs[1:]):
+        if b.shape != var.shape:
+            raise errors.InvalidArgumentError(
+                None, step.op,
+                f"{step.op.name}: var and {name} do not have the same shape{list(var.shape)} {list(b.shape)} "
+                f"(variable {slots[0].name!r}, slot {s.name!r})",
+            )  # fmt: skip
+    if grad.shape != var.shape:
+        raise errors.InvalidArgumentError(
+            None, step.op,
+            f"{step.op.name}: var and grad do not have the same shape{list(var.shape)} {list(grad.shape)} "
+            f"(variable {slots[0].name!r})",
+        )  # fmt: skip
+
+
+def scalar(step: Any, name: str, x: Any, dtype: Any) -> Any:
+    """A hyperparameter input as a scalar of the variable's dtype; InvalidArgumentError if not a scalar."""
+    if getattr(x, "ndim", 0) != 0:
+        raise errors.InvalidArgumentError(None, step.op, f"{step.op.name}: {name} is not a scalar: {list(x.shape)}")
+    return dtype.type(x.item() if hasattr(x, "item") else x)
+
+
+def adam_lr(lr: Any, beta1_power: Any, beta2_power: Any) -> Any:
+    """TF's `lr * sqrt(1 - beta2_power) / (1 - beta1_power)`, computed on the host in the scalars' dtype."""
+    one = lr.dtype.type(1)
+    return lr * np.sqrt(one - beta2_power) / (one - beta1_power)
+
+
+def make_training_kernels(xp: Any) -> dict[str, Any]:
+    """The table op type -> kernel of the Apply* ops for array module `xp`."""
+
+    def apply_op(update: Any) -> Any:
+        def kernel(step: Any, args: list, ctx: Any) -> VarSlot:
+            op_type = step.op.type
+            names, refs, grad_at = APPLY_INPUTS[op_type], ref_positions(op_type), grad_position(op_type)
+            slots = [args[i] for i in refs]
+            with locked_buffers(step, slots) as bufs:
+                grad = xp.asarray(args[grad_at])
+                check_update_shapes(step, slots, bufs, grad)
+                dt = bufs[0].dtype
+                if grad.dtype != dt:
+                    raise errors.InvalidArgumentError(
+                        None, step.op, f"{step.op.name}: grad has dtype {grad.dtype}, expected {dt}"
+                    )
+                if bufs[0].size:
+                    # 0-d buffers as 1-element views: in-place ufuncs then never degrade to scalars
+                    values = list(args)
+                    for i, b in zip(refs, bufs):
+                        values[i] = b if b.ndim else b.reshape(1)
+                    values[grad_at] = grad if grad.ndim else grad.reshape(1)
+                    for i, n in enumerate(names):
+                        if i not in refs and i != grad_at:
+                            values[i] = scalar(step, n, args[i], dt)
+                    update(step, *values)
+            return slots[0]
+
+        return kernel
+
+    def gradient_descent(step: Any, var: Any, lr: Any, g: Any) -> None:
+        # var -= grad * lr()
+        var -= xp.multiply(g, lr)
+
+    def momentum(step: Any, var: Any, accum: Any, lr: Any, g: Any, mu: Any) -> None:
+        # accum = accum * momentum() + grad
+        accum *= mu
+        accum += g
+        if step.attrs.get("use_nesterov"):
+            # var -= grad * lr() + accum * momentum() * lr()
+            t = xp.multiply(accum, mu)
+            t *= lr
+            u = xp.multiply(g, lr)
+            u += t
+            var -= u
+        else:
+            # var -= accum * lr()
+            var -= xp.multiply(accum, lr)
+
+    def adam(step: Any, var: Any, m: Any, v: Any, b1p: Any, b2p: Any, lr: Any, b1: Any, b2: Any, eps: Any,
+             g: Any) -> None:  # fmt: skip
+        one = var.dtype.type(1)
+        lr_t = adam_lr(lr, b1p, b2p)
+        # m += (g - m) * (1 - beta1)
+        t = xp.subtract(g, m)
+        t *= one - b1
+        m += t
+        # v += (g.square() - v) * (1 - beta2)
+        xp.multiply(g, g, out=t)
+        t -= v
+        t *= one - b2
+        v += t
+        if step.attrs.get("use_nesterov"):
+            # var -= ((g * (1 - beta1) + beta1 * m) * lr_t) / (v.sqrt() + epsilon)
+            xp.multiply(g, one - b1, out=t)
+            t += xp.multiply(m, b1)
+        else:
+            # var -= (m * lr_t) / (v.sqrt() + epsilon)
+            xp.copyto(t, m)
+        t *= lr_t
+        d = xp.sqrt(v)
+        d += eps
+        t /= d
+        var -= t
+
+    def rms_prop(step: Any, var: Any, ms: Any, mom: Any, lr: Any, rho: Any, mu: Any, eps: Any, g: Any) -> None:
+        one = var.dtype.type(1)
+        # ms += (grad.square() - ms) * (1 - rho)
+        t = xp.multiply(g, g)
+        t -= ms
+        t *= one - rho
+        ms += t
+        # mom = mom * momentum + (grad * lr) / (ms + epsilon).sqrt()
+        d = xp.add(ms, eps)
+        xp.sqrt(d, out=d)
+        xp.multiply(g, lr, out=t)
+        t /= d
+        mom *= mu
+        mom += t
+        var -= mom
+
+    def centered_rms_prop(step: Any, var: Any, mg: Any, ms: Any, mom: Any, lr: Any, rho: Any, mu: Any, eps: Any,
+                          g: Any) -> None:  # fmt: skip
+        one = var.dtype.type(1)
+        # ms += (grad.square() - ms) * (1 - rho); mg += (grad - mg) * (1 - rho)
+        t = xp.multiply(g, g)
+        t -= ms
+        t *= one - rho
+        ms += t
+        xp.subtract(g, mg, out=t)
+        t *= one - rho
+        mg += t
+        # denom = (ms - mg.square()) + epsilon; mom = mom * momentum + (grad * lr) / denom.sqrt()
+        d = xp.multiply(mg, mg)
+        xp.subtract(ms, d, out=d)
+        d += eps
+        xp.sqrt(d, out=d)
+        xp.multiply(g, lr, out=t)
+        t /= d
+        mom *= mu
+        mom += t
+        var -= mom
+
+    def adagrad(step: Any, var: Any, accum: Any, lr: Any, g: Any) -> None:
+        # accum += grad.square(); var -= grad * lr() * accum.rsqrt()
+        if step.attrs.get("update_slots", True):
+            accum += xp.multiply(g, g)
+        t = xp.multiply(g, lr)
+        d = xp.sqrt(accum)
+        xp.divide(var.dtype.type(1), d, out=d)
+        t *= d
+        var -= t
+
+    def dense_from_slices(step: Any, args: list, ctx: Any) -> Any:
+        values, indices = args
+        shape = tuple(step.attrs["shape"].as_list())
+        rows = shape[0] if shape else 0
+        bad = (indices < 0) | (indices >= rows)
+        if bool(bad.any()):
+            raise errors.InvalidArgumentError(
+                None, step.op, f"{step.op.name}: gradient indices contain {int(indices[bad].reshape(-1)[0])}, "
+                f"not in [0, {rows})"
+            )  # fmt: skip
+        out = xp.zeros(shape, values.dtype)
+        xp.add.at(out, indices, values)
+        return out
+
+    return {
+        "ApplyGradientDescent": apply_op(gradient_descent),
+        "ApplyMomentum": apply_op(momentum),
+        "ApplyAdam": apply_op(adam),
+        "ApplyRMSProp": apply_op(rms_prop),
+        "ApplyCenteredRMSProp": apply_op(centered_rms_prop),
+        "ApplyAdagrad": apply_op(adagrad),
+        "DenseFromSlices": dense_from_slices,
+        "Floor": lambda step, args, ctx: xp.floor(args[0]),
+        "Ceil": lambda step, args, ctx: xp.ceil(args[0]),
+        "SelectV2": lambda step, args, ctx: xp.asarray(xp.where(args[0], args[1], args[2])),
+    }

@@ -1,0 +1,70 @@
+"""Slot variables: per-variable optimizer state named as TF1's slot_creator names it.
+
+A slot of variable ``v`` made by optimizer ``Adam`` is the variable ``<scope>/v/Adam`` where
+``<scope>`` is the variable scope the optimizer runs in; a second slot of the same name
+becomes ``v/Adam_1`` (TF uniquifies the default variable-scope name). Slots are global,
+non-trainable variables on the primary's device, so ``tf.train.Saver()`` saves them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphvar import dtypes
+from graphvar.framework import ops
+from graphvar.framework.ops import GraphKeys
+from graphvar.framework.tensor_shape import as_shape
+from graphvar.ops import init_ops
+from graphvar.variable_scope import variable_scope
+from graphvar.variables import Variable
+
+
+def create_slot_with_initializer(primary: Variable, initializer: Any, shape: Any, dtype: Any, name: str) -> Variable:
+    """A slot for `primary` initialized by `initializer(shape, dtype=dtype)`.
+
+    Args:
+      primary: the variable the slot belongs to.
+      initializer: a TF initializer (zeros_initializer(), constant_initializer(0.1), ...).
+      shape: the slot's shape (fully defined).
+      dtype: the slot's dtype.
+      name: the slot's name suffix: the optimizer's name ("Adam").
+
+    Returns:
+      The slot variable, named "<variable scope>/<primary op name>/<name>[_k]".
+
+    Raises:
+      ValueError: the shape is not fully defined.
+    """
+    dims = as_shape(shape)
+    if not dims.is_fully_defined():
+        raise ValueError(f"Slot {name!r} of {primary.op.name!r}: shape must be fully defined, got {dims}")
+    dtype = dtypes.as_dtype(dtype)
+    graph = primary.graph
+    with graph.as_default(), graph.control_dependencies(None):
+        with variable_scope(None, default_name=primary.op.name + "/" + name) as scope:
+            full = scope.name
+        with graph.device(None), graph.device(primary.device):
+            return Variable(
+                lambda: initializer(dims.as_list(), dtype=dtype),
+                trainable=False,
+                collections=[GraphKeys.GLOBAL_VARIABLES],
+                name=full + "/",  # absolute: the name is the variable scope's, not the name scope's
+                dtype=dtype,
+            )
+
+
+def create_zeros_slot(primary: Variable, name: str, dtype: Any = None) -> Variable:
+    """A slot of zeros with the primary's shape and dtype (Momentum, Adam)."""
+    dtype = dtype or primary.dtype
+    return create_slot_with_initializer(primary, init_ops.zeros_initializer(), primary.get_shape(), dtype, name)
+
+
+def var_key(var: Any) -> Any:
+    """The key slots are stored under: the variable's op (one per variable)."""
+    return (var.graph, var.op.name)
+
+
+def colocated(var: Any) -> Any:
+    """A device scope placing ops with `var` (TF's colocate_with)."""
+    graph: ops.Graph = var.graph
+    return graph.device(var.device) if var.device else graph.device(None)
