@@ -60,6 +60,11 @@ from graphvar.ops.array_ops import (
     zeros,
     zeros_like,
 )
+from graphvar.framework.gradient_registry import NoGradient, NotDifferentiable, RegisterGradient
+from graphvar.framework.indexed_slices import IndexedSlices
+from graphvar.ops.gradient_ops import add_n, broadcast_to, stop_gradient, tile, unsorted_segment_sum
+from graphvar.ops.gradient_ops import select_v2 as where_v2
+from graphvar.ops.gradients_impl import AggregationMethod, gradients, hessians
 from graphvar.ops.control_flow_ops import group, no_op, tuple  # noqa: A004
 from graphvar.ops.math_ops import (
     abs,  # noqa: A004
@@ -92,6 +97,7 @@ from graphvar.ops.math_ops import (
     reduce_prod,
     reduce_sum,
     sigmoid,
+    sign,
     softmax,
     sqrt,
     square,
@@ -158,8 +164,6 @@ def executing_eagerly() -> bool:
 
 
 def __getattr__(name: str):
-    if name in ("gradients", "GradientTape", "stop_gradient", "hessians"):
-        raise NotImplementedError(
-            f"tf.{name}: graphvar has no automatic differentiation (variables, sessions and checkpoints only)"
-        )
+    if name == "GradientTape":
+        raise NotImplementedError("tf.GradientTape is TF2 eager API; graphvar builds TF1 graphs (use tf.gradients)")
     raise AttributeError(f"module 'graphvar' has no attribute {name!r}")

@@ -152,6 +152,16 @@ class Compiler:
         return step
 
     def _fixup(self, t: Tensor, step: Step, wants_ref: bool) -> Any:
+        """How a consumer reads `t`: its output of a multi-output op, then `_read_fixup`."""
+        fix = self._read_fixup(t, step, wants_ref)
+        if len(t.op._outputs) < 2 or t in self.feed_slots:
+            return fix
+        i = t.value_index  # a multi-output kernel returns a tuple, one value per output
+        if fix is None:
+            return lambda x, ctx: x[i]
+        return lambda x, ctx: fix(x[i], ctx)
+
+    def _read_fixup(self, t: Tensor, step: Step, wants_ref: bool) -> Any:
         """How a consumer reads `t`: the variable itself, its value, and on which device."""
         fed = t in self.feed_slots
         is_ref = not fed and get_op_def(t.op.type).ref_output

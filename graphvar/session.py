@@ -175,9 +175,13 @@ class Session:
         if op_def.ref_output:
             return slot, fetches.fetch_ref
         backend = compiler.steps_by_op[e.op].backend
-        return slot, fetches.fetch_copy(backend) if op_def.aliases or e.op.type == "Const" else fetches.fetch_value(
+        convert = fetches.fetch_copy(backend) if op_def.aliases or e.op.type == "Const" else fetches.fetch_value(
             backend
         )
+        if len(e.op._outputs) > 1:  # the kernel returned one value per output
+            i, whole = e.value_index, convert
+            return slot, lambda value: whole(value[i])
+        return slot, convert
 
     # ---- placement and per-session state, used by the compiler and kernels ----
     def _backend_for(self, op: ops.Operation) -> Any:

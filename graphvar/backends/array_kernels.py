@@ -14,6 +14,7 @@ import threading
 from typing import Any
 
 from graphvar import errors
+from graphvar.backends.gradient_kernels import make_gradient_kernels
 
 
 class VarSlot:
@@ -64,7 +65,8 @@ def make_kernels(xp: Any) -> dict[str, Any]:
     def reduce(fn: Any) -> Any:
         def kernel(step: Any, args: list, ctx: Any) -> Any:
             a = step.attrs
-            return xp.asarray(fn(args[0], axis=a["axis"], keepdims=a["keep_dims"]))
+            axis = a["axis"] if len(args) == 1 else tuple(int(i) for i in args[1].reshape(-1).tolist())
+            return xp.asarray(fn(args[0], axis=axis, keepdims=a["keep_dims"]))
 
         return kernel
 
@@ -111,11 +113,11 @@ def make_kernels(xp: Any) -> dict[str, Any]:
         "GreaterEqual": binary(xp.greater_equal), "Equal": binary(xp.equal), "NotEqual": binary(xp.not_equal),
         "LogicalAnd": binary(xp.logical_and), "LogicalOr": binary(xp.logical_or), "LogicalNot": unary(xp.logical_not),
         "Neg": unary(xp.negative), "Abs": unary(xp.abs), "Square": unary(xp.square), "Sqrt": unary(xp.sqrt),
-        "Exp": unary(xp.exp), "Log": unary(xp.log), "Relu": unary(relu), "Sigmoid": unary(sigmoid),
+        "Sign": unary(xp.sign), "Exp": unary(xp.exp), "Log": unary(xp.log), "Relu": unary(relu), "Sigmoid": unary(sigmoid),
         "Tanh": unary(xp.tanh), "Softmax": softmax, "MatMul": matmul,
         "Sum": reduce(xp.sum), "Mean": mean, "Max": reduce(xp.max), "Min": reduce(xp.min), "Prod": reduce(xp.prod),
         "Identity": lambda step, args, ctx: args[0],
-        "Reshape": lambda step, args, ctx: _reshape(xp, step, args[0]),
+        "Reshape": lambda step, args, ctx: _reshape(xp, step, args),
         "Cast": lambda step, args, ctx: args[0].astype(step.attrs["DstT"].np),
         "StridedSlice": lambda step, args, ctx: args[0][step.attrs["key"]],
         "ZerosLike": lambda step, args, ctx: xp.zeros_like(args[0]),
@@ -132,6 +134,7 @@ def make_kernels(xp: Any) -> dict[str, Any]:
         "ArgMax": lambda step, args, ctx: xp.argmax(args[0], axis=step.attrs["axis"]).astype(step.attrs["output_type"].np),
         "ArgMin": lambda step, args, ctx: xp.argmin(args[0], axis=step.attrs["axis"]).astype(step.attrs["output_type"].np),
         **variable_kernels(xp),
+        **make_gradient_kernels(xp),
     }  # fmt: skip
 
 
@@ -143,12 +146,14 @@ def _numpy_errstate(xp: Any) -> Any:
     return np.errstate(divide="ignore", invalid="ignore") if xp is np else contextlib.nullcontext()
 
 
-def _reshape(xp: Any, step: Any, x: Any) -> Any:
+def _reshape(xp: Any, step: Any, args: Any) -> Any:
+    x = args[0]
+    shape = step.attrs["shape"] if len(args) == 1 else tuple(int(d) for d in args[1].tolist())
     try:
-        return xp.reshape(x, step.attrs["shape"])
+        return xp.reshape(x, shape)
     except ValueError as e:
         raise errors.InvalidArgumentError(None, step.op, f"{step.op.name}: Input to reshape is a tensor with {x.size} values, "
-                                          f"but the requested shape is {list(step.attrs['shape'])} ({e})") from None  # fmt: skip
+                                          f"but the requested shape is {list(shape)} ({e})") from None  # fmt: skip
 
 
 def variable_kernels(xp: Any) -> dict[str, Any]:

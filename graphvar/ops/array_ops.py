@@ -25,6 +25,23 @@ def _cast_spec(op: Any) -> list:
 
 def _reshape_spec(op: Any) -> list:
     x = op._inputs[0]
+    if len(op._inputs) == 2:  # the shape is a tensor (e.g. tf.shape(y)): as much of it as is known now
+        from graphvar.ops.gradient_ops import shape_value
+
+        s = op._inputs[1]
+        if not s.dtype.is_integer or s.shape.ndims not in (None, 1):
+            raise TypeError(f"shape must be a 1-D int32 or int64 tensor, got {s.dtype.name} of shape {s.shape}")
+        dims = shape_value(s)
+        if dims is None:
+            return [(x.dtype, unknown_shape())]
+        if None in dims or -1 in dims:
+            return [(x.dtype, TensorShape([None if d is None or d == -1 else d for d in dims]))]
+        op._attrs["shape"] = tuple(dims)
+        return _reshape_spec_static(op, x)
+    return _reshape_spec_static(op, x)
+
+
+def _reshape_spec_static(op: Any, x: Any) -> list:
     shape = list(op._attrs["shape"])
     n = x.shape.num_elements()
     if shape.count(-1) > 1:
@@ -191,8 +208,23 @@ def identity(input: Any, name: str | None = None) -> ops.Tensor:  # noqa: A002 -
 
 
 def reshape(tensor: Any, shape: Any, name: str | None = None) -> ops.Tensor:
+    """`tensor` with a new shape: a list of ints (one may be -1), or an int tensor such as tf.shape(y).
+
+    Raises:
+      ValueError: the element counts differ (when known at build time, else InvalidArgumentError at run time).
+    """
     t = ops.convert_to_tensor(tensor)
-    dims = [int(d) for d in (shape.op.get_attr("value").tolist() if isinstance(shape, ops.Tensor) else shape)]
+    if isinstance(shape, ops.Tensor) and shape.op.type == "Const":
+        shape = shape.op.get_attr("value").tolist()
+    if isinstance(shape, ops.Tensor) or (
+        isinstance(shape, (list, tuple)) and any(isinstance(d, ops.Tensor) for d in shape)
+    ):
+        from graphvar.ops.gradient_ops import _int_tensor
+
+        with t.graph.as_default():
+            s = _int_tensor(shape, "Reshape/shape")
+        return t.graph.create_op("Reshape", [t, s], {"shape": None}, name=name or "Reshape").outputs[0]
+    dims = [int(d) for d in (shape.as_list() if isinstance(shape, TensorShape) else shape)]
     return t.graph.create_op("Reshape", [t], {"shape": tuple(dims)}, name=name or "Reshape").outputs[0]
 
 

@@ -14,7 +14,7 @@ from graphvar.ops._shapes import binary, broadcast_shapes, check_same_dtype, sam
 BINARY = ("Add", "Sub", "Mul", "RealDiv", "FloorDiv", "FloorMod", "Pow", "Maximum", "Minimum")
 COMPARE = ("Less", "LessEqual", "Greater", "GreaterEqual", "Equal", "NotEqual")
 LOGICAL = ("LogicalAnd", "LogicalOr")
-UNARY = ("Neg", "Abs", "Square", "Sqrt", "Exp", "Log", "Relu", "Sigmoid", "Tanh", "Softmax", "LogicalNot")
+UNARY = ("Neg", "Abs", "Sign", "Square", "Sqrt", "Exp", "Log", "Relu", "Sigmoid", "Tanh", "Softmax", "LogicalNot")
 REDUCE = ("Sum", "Mean", "Max", "Min", "Prod")
 
 
@@ -50,6 +50,11 @@ def _matmul_spec(op: Any) -> list:
 def _reduce_spec(op: Any) -> list:
     x = op._inputs[0]
     axis, keep = op._attrs["axis"], op._attrs["keep_dims"]
+    if len(op._inputs) == 2:  # axes as a tensor known only at run time (gradients of broadcasting)
+        axes = op._inputs[1]
+        if not axes.dtype.is_integer:
+            raise TypeError(f"reduction axes must be int32 or int64, got {axes.dtype.name}")
+        return [(x.dtype, unknown_shape(x.shape.ndims) if keep and x.shape.ndims is not None else unknown_shape())]
     if x.shape.ndims is None:
         return [(x.dtype, unknown_shape())]
     dims = x.shape.as_list()
@@ -198,6 +203,11 @@ def negative(x: Any, name: str | None = None) -> ops.Tensor:
 
 def abs(x: Any, name: str | None = None) -> ops.Tensor:  # noqa: A001 - TF's name
     return _unary_op("Abs", x, name)
+
+
+def sign(x: Any, name: str | None = None) -> ops.Tensor:
+    """-1, 0 or 1 elementwise by the sign of x."""
+    return _unary_op("Sign", x, name)
 
 
 def square(x: Any, name: str | None = None) -> ops.Tensor:
