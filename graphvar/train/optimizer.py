@@ -147,6 +147,9 @@ class Optimizer:
                     g = ops.convert_to_tensor(g)
                 except (TypeError, ValueError) as e:
                     raise TypeError(f"Gradient must be convertible to a Tensor or IndexedSlices, or None: {g}") from e
+                if not g.dtype.is_floating:
+                    raise TypeError(f"Gradient must be convertible to a Tensor or IndexedSlices, or None: {g} "
+                                    f"(for variable {v.op.name!r})")  # fmt: skip
             if not isinstance(v, Variable):
                 raise TypeError(f"Trying to update a Tensor {v!r}; graphvar optimizers update tf.Variable objects")
             converted.append((g, v))
