@@ -11,7 +11,8 @@ from typing import Any
 USAGE = """usage: python -m graphvar COMMAND ...
 
 commands:
-  demo                                   run the TF1 variable workflow end to end
+  demo [--steps N] [--batch B] [--device cpu|gpu] [--out DIR]
+                                         the TF1 variable workflow, then train / save / restore / resume
   inspect PATH [--tensor NAME] [--all]   list a checkpoint's tensors (and values)
   convert SRC DST --to safetensors|tf    convert a checkpoint between formats
 """
@@ -25,15 +26,18 @@ def _step(label: str, fn: Callable[[], Any]) -> Any:
 
 
 def demo(argv: list[str] | None = None) -> int:
+    """Part 1 (the variables workflow, below), then part 2: training (graphvar/demo.py)."""
+    from graphvar import demo as demo_lib
+
+    return demo_lib.run(argv, variables_part=variables_demo)
+
+
+def variables_demo() -> int:
     """The seed workflow: create, initialize, chain with initialized_value, run, save, restore."""
     import numpy as np
 
     import graphvar as tf
-    from graphvar import backends
 
-    print(
-        f"graphvar {tf.__version__}: default backend = {'cupy (GPU)' if backends.cuda_available() else 'numpy (host)'}"
-    )
     graph = tf.Graph()
     with graph.as_default():
         tf.set_random_seed(1234)
