@@ -412,3 +412,27 @@ def _fill_truncated(out: np.ndarray, key: int, run: int, params: tuple, opts: di
     missing = _run_chunks(out, (key, run), per8, lambda d, w, s: _truncated_chunk(d, w, s, *params), opts)
     if missing:
         _truncated_redraws(out.reshape(-1), opts["base"], np.concatenate(missing), key, run, params)
+
+
+# ----------------------------------------------------------------------------- tf.random namespace
+
+_PUBLIC = {
+    "categorical": ("graphvar.ops.sampling_ops", "categorical"),
+    "multinomial": ("graphvar.ops.sampling_ops", "multinomial"),
+    "shuffle": ("graphvar.ops.sampling_ops", "random_shuffle"),
+    "normal": ("graphvar.ops.random_ops", "random_normal"),
+    "uniform": ("graphvar.ops.random_ops", "random_uniform"),
+    "truncated_normal": ("graphvar.ops.random_ops", "truncated_normal"),
+    "set_random_seed": ("graphvar.framework.random_seed", "set_random_seed"),
+    "log_uniform_candidate_sampler": ("graphvar.ops.sampling_ops", "log_uniform_candidate_sampler"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``tf.random.categorical`` and friends: this module is also TF1's ``tf.random`` namespace."""
+    target = _PUBLIC.get(name)
+    if target is None:
+        raise AttributeError(f"module 'graphvar.random' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(target[0]), target[1])

@@ -12,7 +12,7 @@ from graphvar import dtypes
 from graphvar.framework import ops
 from graphvar.framework.op_registry import register_op
 from graphvar.framework.tensor_shape import TensorShape, unknown_shape
-from graphvar.ops import gradient_ops
+from graphvar.ops import array_ops, gradient_ops
 
 
 def _axis(axis: int, rank: int) -> int:
@@ -218,10 +218,8 @@ def one_hot(indices: Any, depth: Any, on_value: Any = None, off_value: Any = Non
     i = ops.convert_to_tensor(indices, dtype_hint=dtypes.int32)
     values = [v.op.get_attr("value") if isinstance(v, ops.Tensor) else v for v in (on_value, off_value)]
     if dtype is None:
-        given = [v for v in values if v is not None]
-        dtype = (
-            dtypes.as_dtype(np.asarray(given[0]).dtype) if given and not isinstance(given[0], float) else dtypes.float32
-        )
+        given = [v for v in values if v is not None]  # TF: the dtype of on_value (else off_value), else float32
+        dtype = dtypes.as_dtype(array_ops._to_numpy(given[0], None).dtype) if given else dtypes.float32
     dtype = dtypes.as_dtype(dtype)
     on = 1 if values[0] is None else np.asarray(values[0]).item()
     off = 0 if values[1] is None else np.asarray(values[1]).item()

@@ -78,7 +78,10 @@ def _select_spec(op: Any) -> list:
     if not x.shape.is_compatible_with(y.shape):
         raise ValueError(f"Shapes must be equal: x {x.shape} and y {y.shape}")
     shape = x.shape.merge_with(y.shape)
-    if cond.shape.ndims not in (None, 0, 1) or cond.shape.ndims == 1 and shape.ndims not in (None, 1):
+    vector = cond.shape.ndims == 1 and (shape.ndims or 0) > 1
+    if vector and not TensorShape(shape.as_list()[:1]).is_compatible_with(cond.shape):
+        raise ValueError(f"condition shape {cond.shape} must be x's {shape} or a vector of its first dimension")
+    if cond.shape.ndims not in (None, 0) and not vector:
         if not cond.shape.is_compatible_with(shape):
             raise ValueError(f"condition shape {cond.shape} must be x's {shape} or a vector of its first dimension")
     return [(x.dtype, shape)]
