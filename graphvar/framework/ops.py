@@ -33,6 +33,8 @@ class GraphKeys:
     SUMMARIES = "summaries"
     GLOBAL_STEP = "global_step"
     LOSSES = "losses"
+    REGULARIZATION_LOSSES = "regularization_losses"
+    METRIC_VARIABLES = "metric_variables"
     QUEUE_RUNNERS = "queue_runners"
     TRAIN_OP = "train_op"
 
