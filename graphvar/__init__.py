@@ -118,6 +118,51 @@ from graphvar.ops.init_ops import (
 )
 from graphvar.ops.random_ops import random_normal, random_uniform, truncated_normal
 from graphvar.ops.shape_ops import argmax, argmin, concat, expand_dims, rank, shape, size, squeeze, stack, transpose
+from graphvar.ops.array_ops_extra import (
+    cumsum,
+    gather,
+    gather_nd,
+    lin_space,
+    linspace,
+    one_hot,
+    pad,
+    range,  # noqa: A004
+    reverse,
+    reverse_v2,
+    split,
+    unstack,
+    where,
+)
+from graphvar.ops.clip_ops import clip_by_global_norm, clip_by_norm, clip_by_value, global_norm
+from graphvar.ops.math_ops_extra import (
+    arg_max,
+    arg_min,
+    batch_matmul,
+    ceil,
+    count_nonzero,
+    cos,
+    einsum,
+    erf,
+    expm1,
+    floor,
+    is_finite,
+    log1p,
+    log_sigmoid,
+    matrix_transpose,
+    reciprocal,
+    reduce_all,
+    reduce_any,
+    reduce_logsumexp,
+    round,  # noqa: A004
+    rsqrt,
+    sin,
+    squared_difference,
+    tensordot,
+    to_double,
+    to_int32,
+    to_int64,
+)
+from graphvar.ops.sampling_ops import multinomial, random_shuffle
 from graphvar.ops.state_ops import assign, assign_add, assign_sub, scatter_add, scatter_sub, scatter_update
 from graphvar.session import InteractiveSession, Session, get_default_session
 from graphvar.variable_scope import AUTO_REUSE, VariableScope, get_variable, get_variable_scope, variable_scope

@@ -2,4 +2,43 @@
 
 from graphvar.ops.math_ops import relu, sigmoid, softmax, tanh
 
+from graphvar.ops import extra_grad, nn_grad  # noqa: F401,E402  (register the gradients of the ops below)
+from graphvar.ops.clip_ops import clip_by_norm  # noqa: E402,F401
+from graphvar.ops.math_ops_extra import log_sigmoid  # noqa: E402,F401
+from graphvar.ops.nn_impl import (  # noqa: E402,F401
+    batch_normalization,
+    dropout,
+    embedding_lookup,
+    l2_normalize,
+    moments,
+    sigmoid_cross_entropy_with_logits,
+    weighted_cross_entropy_with_logits,
+)
+from graphvar.ops.nn_ops import (  # noqa: E402,F401
+    bias_add,
+    elu,
+    in_top_k,
+    l2_loss,
+    leaky_relu,
+    log_softmax,
+    relu6,
+    selu,
+    softmax_cross_entropy_with_logits,
+    softmax_cross_entropy_with_logits_v2,
+    softplus,
+    softsign,
+    sparse_softmax_cross_entropy_with_logits,
+    top_k,
+)
+from graphvar.ops.sampling_ops import log_uniform_candidate_sampler  # noqa: E402,F401
+
+_NN_EXPORTS = [
+    "batch_normalization", "bias_add", "clip_by_norm", "dropout", "elu", "embedding_lookup", "in_top_k", "l2_loss",
+    "l2_normalize", "leaky_relu", "log_sigmoid", "log_softmax", "log_uniform_candidate_sampler", "moments", "relu6",
+    "selu", "sigmoid_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
+    "softmax_cross_entropy_with_logits_v2", "softplus", "softsign", "sparse_softmax_cross_entropy_with_logits",
+    "top_k", "weighted_cross_entropy_with_logits",
+]  # fmt: skip
+
 __all__ = ["relu", "sigmoid", "softmax", "tanh"]
+__all__ += _NN_EXPORTS

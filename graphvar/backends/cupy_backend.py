@@ -239,7 +239,8 @@ class CupyBackend:
         def kernel(step: Any, args: list, ctx: Any, out: Any = None) -> Any:
             a = step.attrs
             with self._device:
-                out = self._out(out, a["shape"], a["dtype"].np, step.op.name)
+                shape = a["shape"] if not args else tuple(args[0].tolist())  # attr, or a run-time shape tensor
+                out = self._out(out, shape, a["dtype"].np, step.op.name)
                 key, run = ctx.session._random_stream(step)
                 name, scalars = random_kernel_args(op_type, out.dtype, a, key, run, out.size)
                 self._launch(name, out, out.size, scalars)

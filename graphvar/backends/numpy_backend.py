@@ -8,6 +8,7 @@ import numpy as np
 
 from graphvar import errors
 from graphvar.backends.array_kernels import make_kernels
+from graphvar.backends.nn_kernels import host_random_kernels
 from graphvar.backends.conv_kernels import make_conv_kernels
 from graphvar.backends.training_kernels import make_training_kernels
 
@@ -53,8 +54,8 @@ def _host_kernels() -> dict[str, Any]:
     def generator(fn: Any, *params: str) -> Any:
         def kernel(step: Any, args: list, ctx: Any, out: Any = None) -> np.ndarray:
             a = step.attrs
-            if out is None:
-                out = np.empty(a["shape"], a["dtype"].np)
+            if out is None:  # the shape is an attr, or a run-time tensor (dropout on tf.shape(x))
+                out = np.empty(a["shape"] if not args else tuple(args[0].tolist()), a["dtype"].np)
             key, run = ctx.session._random_stream(step)
             fn(out, key, run, *(a[p] for p in params))
             return out
@@ -77,4 +78,5 @@ def _host_kernels() -> dict[str, Any]:
         "TruncatedNormal": generator(rnd.fill_truncated_normal, "mean", "stddev"),
         "RandomUniform": generator(rnd.fill_uniform, "minval", "maxval"),
         "RandomUniformInt": generator(rnd.fill_uniform, "minval", "maxval"),
+        **host_random_kernels(),
     }

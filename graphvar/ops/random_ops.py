@@ -14,11 +14,16 @@ import numpy as np
 from graphvar import dtypes
 from graphvar.framework import ops, random_seed
 from graphvar.framework.op_registry import register_op
-from graphvar.framework.tensor_shape import TensorShape
+from graphvar.framework.tensor_shape import TensorShape, unknown_shape
 from graphvar.ops._shapes import static_shape_value
 
 
 def _spec(op: Any) -> list:
+    if op._inputs:  # the shape is a run-time tensor (tf.shape(x)): as much of it as is known now
+        from graphvar.ops.gradient_ops import shape_value
+
+        dims = shape_value(op._inputs[0])
+        return [(op._attrs["dtype"], unknown_shape() if dims is None else TensorShape(dims))]
     return [(op._attrs["dtype"], TensorShape(op._attrs["shape"]))]
 
 
@@ -40,10 +45,22 @@ def _scalar(value: Any, what: str, op_name: str, kind: type = float) -> Any:
 
 def _random_op(op_type: str, shape: Any, dtype: Any, seed: Any, name: str, **params: Any) -> ops.Tensor:
     dtype = dtypes.as_dtype(dtype)
-    dims = static_shape_value(shape, name)
+    inputs = []
+    if _is_runtime_shape(shape):
+        from graphvar.ops.gradient_ops import _int_tensor
+
+        inputs, dims = [_int_tensor(shape, f"{name}/shape")], None
+    else:
+        dims = static_shape_value(shape, name)
     seed1, seed2 = random_seed.get_seed(seed)
     attrs = {"shape": dims, "dtype": dtype, "seed": seed1 or 0, "seed2": seed2 or 0, **params}
-    return ops.get_default_graph().create_op(op_type, [], attrs, name=name).outputs[0]
+    return ops.get_default_graph().create_op(op_type, inputs, attrs, name=name).outputs[0]
+
+
+def _is_runtime_shape(shape: Any) -> bool:
+    if isinstance(shape, ops.Tensor):
+        return shape.op.type != "Const"
+    return isinstance(shape, (list, tuple)) and any(isinstance(d, ops.Tensor) for d in shape)
 
 
 def _check_float(dtype: Any, op_name: str) -> None:
