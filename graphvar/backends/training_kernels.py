@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from graphvar import errors
-from graphvar.backends.array_kernels import VarSlot
+from graphvar.backends.array_kernels import VarSlot, _numpy_errstate
 from graphvar.ops.training_ops import APPLY_INPUTS, grad_position, ref_positions
 
 
@@ -91,7 +91,8 @@ def make_training_kernels(xp: Any) -> dict[str, Any]:
                     for i, n in enumerate(names):
                         if i not in refs and i != grad_at:
                             values[i] = scalar(step, n, args[i], dt)
-                    update(step, *values)
+                    with _numpy_errstate(xp):  # NaN / inf from bad inputs propagate silently, as in TF
+                        update(step, *values)
             return slots[0]
 
         return kernel
@@ -215,3 +216,51 @@ def make_training_kernels(xp: Any) -> dict[str, Any]:
         "Ceil": lambda step, args, ctx: xp.ceil(args[0]),
         "SelectV2": lambda step, args, ctx: xp.asarray(xp.where(args[0], args[1], args[2])),
     }
+
+
+# ---- the GPU kernels' scalar arguments (kernels/optim.cu), computed on the host in T ----
+OPTIM_KERNELS = {
+    "ApplyGradientDescent": "apply_gradient_descent",
+    "ApplyMomentum": "apply_momentum",
+    "ApplyAdam": "apply_adam",
+    "ApplyRMSProp": "apply_rms_prop",
+    "ApplyCenteredRMSProp": "apply_centered_rms_prop",
+    "ApplyAdagrad": "apply_adagrad",
+}
+
+
+def device_scalars(op_type: str, attrs: dict, hyper: dict[str, Any]) -> tuple:
+    """The scalar arguments of kernels/optim.cu's kernel for `op_type`, after the buffers.
+
+    Args:
+      op_type: an Apply* op type.
+      attrs: the op's attributes (use_nesterov, update_slots).
+      hyper: the hyperparameter inputs by TF's input name, as NumPy scalars of the variable's dtype.
+
+    Returns:
+      The scalars (NumPy scalars of T; flags as np.int32) in the kernel's parameter order; the
+      factors TF computes once per update (Adam's lr_t, 1 - beta, 1 - rho) are computed here, in T.
+    """
+    one = next(iter(hyper.values())).dtype.type(1)
+    flag = np.int32
+    if op_type == "ApplyGradientDescent":
+        return (hyper["alpha"],)
+    if op_type == "ApplyMomentum":
+        return hyper["lr"], hyper["momentum"], flag(bool(attrs.get("use_nesterov")))
+    if op_type == "ApplyAdam":
+        lr_t = adam_lr(hyper["lr"], hyper["beta1_power"], hyper["beta2_power"])
+        b1, b2 = hyper["beta1"], hyper["beta2"]
+        return lr_t, b1, one - b1, one - b2, hyper["epsilon"], flag(bool(attrs.get("use_nesterov")))
+    if op_type in ("ApplyRMSProp", "ApplyCenteredRMSProp"):
+        return hyper["lr"], one - hyper["rho"], hyper["momentum"], hyper["epsilon"]
+    if op_type == "ApplyAdagrad":
+        return hyper["lr"], flag(bool(attrs.get("update_slots", True)))
+    raise KeyError(f"no optim.cu kernel for op type {op_type!r}")
+
+
+def hyperparameters(step: Any, args: list, dtype: Any) -> dict[str, Any]:
+    """The scalar inputs of an Apply* step by TF's input name, as scalars of `dtype`."""
+    op_type = step.op.type
+    refs, grad_at = ref_positions(op_type), grad_position(op_type)
+    names = APPLY_INPUTS[op_type]
+    return {n: scalar(step, n, args[i], dtype) for i, n in enumerate(names) if i not in refs and i != grad_at}

@@ -42,6 +42,33 @@ def _signatures() -> dict[str, list[tuple[str, object]]]:
         param = ("double", ctypes.c_double) if t == "f64" else ("float", ctypes.c_float)
         for kind in ("uniform", "normal", "truncated_normal"):
             sig[f"{kind}_{t}"] = [ptr, *_STREAM, param, param]
+    sig.update(_optim_signatures())
+    return sig
+
+
+# kernels/optim.cu: name -> parameters after the pointers ("p" slot/var pointer, "g" const grad,
+# "s" scalar of T, "i" int flag), then n.
+OPTIM = {
+    "apply_gradient_descent": "pgs",
+    "apply_momentum": "ppgssi",
+    "apply_adam": "pppgsssssi",
+    "apply_rms_prop": "pppgssss",
+    "apply_centered_rms_prop": "ppppgssss",
+    "apply_adagrad": "ppgsi",
+}
+
+
+def _optim_signatures() -> dict[str, list[tuple[str, object]]]:
+    sig: dict[str, list[tuple[str, object]]] = {}
+    for t in ("f32", "f64"):
+        kinds = {
+            "p": (_C[t] + "*", ctypes.c_void_p),
+            "g": ("const " + _C[t] + "*", ctypes.c_void_p),
+            "s": (_C[t], _CT[t]),
+            "i": ("int", ctypes.c_int),
+        }
+        for name, params in OPTIM.items():
+            sig[f"{name}_{t}"] = [kinds[k] for k in params] + [_LL]
     return sig
 
 
@@ -49,7 +76,7 @@ SIGNATURES = _signatures()
 
 
 def _wrapper_source() -> str:
-    lines = ['#include "init.cu"', '#include "assign.cu"']
+    lines = ['#include "init.cu"', '#include "assign.cu"', '#include "optim.cu"']
     for name, params in SIGNATURES.items():
         decl = ", ".join(f"{c} a{i}" for i, (c, _) in enumerate(params))
         args = ", ".join(f"a{i}" for i in range(len(params)))
