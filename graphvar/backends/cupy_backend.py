@@ -49,6 +49,7 @@ import numpy as np
 
 from graphvar import errors
 from graphvar.backends.array_kernels import VarSlot, _shape_error, make_kernels, variable_kernels
+from graphvar.backends.cupy_training import make_cupy_training_kernels
 from graphvar.backends.kernels_src import module_source
 from graphvar.checkpoint.streaming import CHUNK_SIZE
 
@@ -168,6 +169,7 @@ class CupyBackend:
         table = {op: self._on_device(kernel) for op, kernel in generic.items()}
         table.update({op: self._random_kernel(op) for op in _RANDOM_KIND})
         table.update(Const=self._const, Fill=self._fill, Assign=self._assign)
+        table.update(make_cupy_training_kernels(self))  # kernels/optim.cu (graphvar/backends/cupy_training.py)
         table.update(
             AssignAdd=self._update("assign_add", cupy.add), AssignSub=self._update("assign_sub", cupy.subtract)
         )
