@@ -97,7 +97,7 @@ def feed_converter(t: Tensor) -> Callable[[Any], Any]:
         if isinstance(value, Tensor) or hasattr(value, "_as_graph_element"):
             raise TypeError("The value of a feed cannot be a tf.Tensor object. Acceptable feed values include "
                             "Python scalars, strings, lists, numpy ndarrays, or TensorHandles.")  # fmt: skip
-        arr = np.asarray(value) if target is not None else np.asarray(value, dtype=object)
+        arr = np.asarray(value) if target is not None else _string_feed(value)
         if target is not None and arr.dtype != target:
             if not _feed_castable(arr, target):
                 raise TypeError(
@@ -125,3 +125,10 @@ def _feed_castable(arr: np.ndarray, target: np.dtype) -> bool:
             return bool(arr.min() >= info.min and arr.max() <= info.max)
         return src.kind in "iub"
     return src.kind in "biufc" and (target.kind == "c" or src.kind != "c")
+
+
+def _string_feed(value: Any) -> np.ndarray:
+    """A fed string value as TF holds it: an object array of bytes (str encoded as UTF-8)."""
+    from graphvar.ops.array_ops import as_bytes_array
+
+    return as_bytes_array(np.asarray(value, dtype=object))

@@ -166,6 +166,8 @@ def _create(graph: ops.Graph, store: dict, scope: VariableScope, full: str, shap
     initializer = initializer if initializer is not None else scope.initializer
     if initializer is None:
         initializer = init_ops.glorot_uniform_initializer() if dtype.is_floating else init_ops.zeros_initializer()
+    if isinstance(initializer, type) and issubclass(initializer, init_ops.Initializer):
+        initializer = initializer(dtype=dtype)  # TF1 accepts the class (tf.zeros_initializer) and instantiates it
     if callable(initializer) and not isinstance(initializer, ops.Tensor):
         if shape is None:
             raise ValueError(f"Shape of a new variable ({full}) must be fully defined, but instead was None.")

@@ -85,6 +85,16 @@ register_op("Cast", _cast_spec)
 register_op("StridedSlice", _getitem_spec, aliases=True)
 
 
+def as_bytes_array(arr: np.ndarray) -> np.ndarray:
+    """An object array of bytes (str encoded as UTF-8), as TF holds string tensors (fetches give b'...')."""
+    items = np.array(arr.tolist(), dtype=object) if arr.dtype.kind == "O" else arr.astype(object)
+    flat = items.reshape(-1)
+    for i, v in enumerate(flat):
+        if isinstance(v, str):
+            flat[i] = v.encode("utf-8")
+    return items
+
+
 def _to_numpy(value: Any, dtype: dtypes.DType | None) -> np.ndarray:
     """Python/NumPy value -> array with TF's default dtypes (float32, int32) or the requested one."""
     if isinstance(value, (ops.Tensor, ops.Operation)):
@@ -97,7 +107,7 @@ def _to_numpy(value: Any, dtype: dtypes.DType | None) -> np.ndarray:
     if arr.dtype.kind in "USO":
         if dtype is not None and dtype != dtypes.string:
             raise TypeError(f"Expected {dtype.name}, got {value!r} of type {type(value).__name__!r} instead.")
-        return np.array(arr.tolist(), dtype=object) if arr.dtype.kind == "O" else arr.astype(object)
+        return as_bytes_array(arr)
     if dtype is None:
         if is_numpy:
             return arr
