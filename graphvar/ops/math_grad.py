@@ -57,10 +57,9 @@ def reduce_to(grad: ops.Tensor, x: ops.Tensor, other: Any) -> ops.Tensor:
     static = _static_reduction(x.shape, other_shape)
     if static is not None:
         lead, keep = static
-        axes = list(range(lead)) + keep
-        if not axes:
-            return grad
-        g = _sum(grad, axes, True)
+        if not keep:  # only leading axes (the bias of a batch): one Sum
+            return _sum(grad, range(lead), False) if lead else grad
+        g = _sum(grad, list(range(lead)) + keep, True)
         return shape_ops.squeeze(g, axis=list(range(lead))) if lead else g
     rx, _ = gradient_ops.broadcast_gradient_args(shape_ops.shape(x), shape_ops.shape(grad))
     total = grad.graph.create_op("Sum", [grad, rx], {"axis": None, "keep_dims": False}, name="Sum").outputs[0]
