@@ -188,6 +188,7 @@ from graphvar import compat  # noqa: E402  (tf.compat.v1 is this module)
 from graphvar import app, flags, gfile  # noqa: E402  (tf.app.run, tf.app.flags / tf.flags, tf.gfile)
 from graphvar import tf_logging as logging  # noqa: E402
 from graphvar import nn  # noqa: E402  (after the ops it re-exports)
+from graphvar import layers  # noqa: E402  (tf.layers)
 from graphvar import train  # noqa: E402
 
 __version__ = "0.1.0"

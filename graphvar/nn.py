@@ -42,3 +42,23 @@ _NN_EXPORTS = [
 
 __all__ = ["relu", "sigmoid", "softmax", "tanh"]
 __all__ += _NN_EXPORTS
+
+# convolution and pooling (graphvar/ops/nn_conv.py)
+from graphvar.ops import nn_conv_grad  # noqa: E402,F401  (registers their gradients)
+from graphvar.ops.nn_conv import (  # noqa: E402,F401
+    avg_pool,
+    avg_pool2d,
+    conv2d,
+    conv2d_backprop_filter,
+    conv2d_backprop_input,
+    conv2d_transpose,
+    depthwise_conv2d,
+    depthwise_conv2d_native,
+    max_pool,
+    max_pool2d,
+)
+
+__all__ += [
+    "avg_pool", "avg_pool2d", "conv2d", "conv2d_backprop_filter", "conv2d_backprop_input", "conv2d_transpose",
+    "depthwise_conv2d", "depthwise_conv2d_native", "max_pool", "max_pool2d",
+]  # fmt: skip
