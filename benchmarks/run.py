@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import cases_gpu, cases_growth, cases_random, cases_saver, cases_session
+from benchmarks import cases_conv, cases_gpu, cases_growth, cases_random, cases_saver, cases_session
 from benchmarks.harness import Row
 from benchmarks.report import format_table, machine_info, markdown_table
 
@@ -32,6 +32,7 @@ CASES: dict[str, Callable[[Any], list[Row]]] = {
     **cases_saver.CASES,
     **cases_growth.CASES,
     **cases_gpu.CASES,
+    **cases_conv.CASES,
 }
 
 # name: (smoke, quick, full)

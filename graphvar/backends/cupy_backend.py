@@ -49,6 +49,7 @@ import numpy as np
 
 from graphvar import errors
 from graphvar.backends.array_kernels import VarSlot, _shape_error, make_kernels, variable_kernels
+from graphvar.backends.conv_kernels import make_conv_kernels
 from graphvar.backends.cupy_training import make_cupy_training_kernels
 from graphvar.backends.kernels_src import module_source
 from graphvar.checkpoint.streaming import CHUNK_SIZE
@@ -164,7 +165,7 @@ class CupyBackend:
 
     # ---- kernels ----
     def _kernel_table(self) -> dict[str, Any]:
-        generic = make_kernels(cupy)
+        generic = make_kernels(cupy) | make_conv_kernels(cupy)
         del generic["ReportUninitializedVariables"]  # string output: the Session runs it on the host
         table = {op: self._on_device(kernel) for op, kernel in generic.items()}
         table.update({op: self._random_kernel(op) for op in _RANDOM_KIND})
