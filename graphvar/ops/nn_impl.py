@@ -103,7 +103,9 @@ def dropout(x: Any, keep_prob: Any = None, noise_shape: Any = None, seed: int | 
         random_tensor = random_ops.random_uniform(noise_shape, seed=seed, dtype=x.dtype)
         keep_mask = array_ops.cast(math_ops.greater_equal(random_tensor, rate_t), x.dtype)
         scale = math_ops.truediv(1.0, 1 - rate_t)
-        return math_ops.multiply(x * scale, keep_mask, name=scope)
+        out = math_ops.multiply(x * scale, keep_mask, name=scope)
+        out.set_shape(x.get_shape())  # as TF: the mask is x's shape even when keep_prob's shape is unknown
+        return out
 
 
 def moments(x: Any, axes: Any, shift: Any = None, name: str | None = None, keep_dims: bool | None = None,
