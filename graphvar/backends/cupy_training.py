@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import cupy
 import numpy as np
 
 from graphvar import errors
@@ -35,6 +34,8 @@ def _module_source() -> tuple[str, tuple[str, ...]]:
 
 def make_cupy_training_kernels(backend: Any) -> dict[str, Any]:
     """The table op type -> kernel of the optimizer ops for CupyBackend `backend` (one device)."""
+    import cupy  # bound per backend, not at import: the backend's own CuPy module
+
     from graphvar.backends.cupy_backend import launch_shape
 
     generic = tk.make_training_kernels(cupy)
