@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from graphvar.backends.array_kernels import VarSlot
+from graphvar.backends.base import Backend
 from graphvar.framework.tensor import Tensor
 
 
@@ -63,31 +64,19 @@ def fetch_fed(value: Any) -> Any:
     return value
 
 
-def _host_value(x: Any) -> Any:
-    return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
-
-
 def fetch_ref(slot: VarSlot) -> Any:
-    value = slot.read()
-    if value.ndim == 0 and isinstance(value, np.ndarray):
-        return value[()]  # a NumPy scalar: already a copy, read atomically
-    with slot.lock:  # a concurrent in-place assign can't tear the copy
-        host = slot.backend.to_host(value)
-        return host.copy() if host is value else host
+    """A fetched variable: a host copy of its value (a NumPy scalar for a 0-d one)."""
+    return slot.backend.fetch_variable(slot)
 
 
-def fetch_copy(backend: Any) -> Callable:
-    def fetch(x: Any) -> Any:
-        if x is None:
-            return None
-        host = backend.to_host(x)
-        return _host_value(np.array(host, copy=True) if host is x else host)
-
-    return fetch
+def fetch_copy(backend: Backend) -> Callable[[Any], Any]:
+    """The converter of a value that may share memory with a variable or a constant: a host copy."""
+    return backend.fetch_copy
 
 
-def fetch_value(backend: Any) -> Callable:
-    return lambda x: _host_value(backend.to_host(x)) if x is not None else None
+def fetch_value(backend: Backend) -> Callable[[Any], Any]:
+    """The converter of a value computed in this run: moved to the host (a NumPy scalar if 0-d)."""
+    return backend.fetch
 
 
 def feed_converter(t: Tensor) -> Callable[[Any], Any]:

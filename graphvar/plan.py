@@ -36,7 +36,7 @@ class Step:
         self.gather: Any = None  # env -> input values (None: no inputs)
         self.fixups: tuple = ()
         self.sub: tuple | None = None  # (steps, slot) of a lazily computed input
-        self.fill_step: Step | None = None  # generator fused into this Assign
+        self.fill_step: Step | None = None  # generator fused into this Assign-like op (OpDef.fill_target)
         self.extra: Any = None
 
 
@@ -119,7 +119,7 @@ class Compiler:
                 continue
             seen.add(op)
             stack.append((op, True))
-            lazy = _lazy_positions(op)
+            lazy = get_op_def(op.type).lazy_inputs
             deps = [t.op for i, t in enumerate(op._inputs) if t not in self.feed_slots and i not in lazy]
             stack.extend((d, False) for d in reversed(deps + list(op._control_inputs)) if d not in seen)
         return order
@@ -131,8 +131,8 @@ class Compiler:
             backend, kernel = self.session._host_fallback(op, backend)
         step = Step(op, kernel, backend, self._new_slot(op))
         self.steps_by_op[op] = step
-        ref_inputs = get_op_def(op.type).ref_inputs
-        lazy = _lazy_positions(op)
+        op_def = get_op_def(op.type)
+        ref_inputs, lazy = op_def.ref_inputs, op_def.lazy_inputs
         fixups = []
         for i, t in enumerate(op._inputs):
             if i in lazy:
@@ -183,19 +183,25 @@ class Compiler:
         return None
 
     def _fuse_fills(self, targets: list[Operation]) -> None:
-        """Assign(var, generator) with no other reader of the generator: generate into the variable."""
+        """Assign(var, generator) with no other reader of the generator: generate into the variable.
+
+        Fused are ops with a ``fill_target`` input made by a ``fills`` generator of a static shape
+        and no inputs (its kernel runs with no arguments, into the variable's buffer), on the same
+        backend, read by nothing else and not fetched itself.
+        """
         readers: dict[int, int] = {}
         for s in self.steps_by_op.values():
             for i in s.inputs:
                 readers[i] = readers.get(i, 0) + 1
         fused: set[int] = set()
         for s in self.steps_by_op.values():
-            if s.op.type != "Assign":
+            position = get_op_def(s.op.type).fill_target
+            if position is None:
                 continue
-            src = s.op._inputs[1]
+            src = s.op._inputs[position]
             gen = self.steps_by_op.get(src.op) if src not in self.feed_slots else None
             if (gen is None or not get_op_def(gen.op.type).fills or readers.get(gen.slot, 0) != 1
-                    or gen.op in targets or gen.backend is not s.backend):  # fmt: skip
+                    or gen.op in targets or gen.backend is not s.backend or not _static_generator(gen.op)):  # fmt: skip
                 continue
             s.fill_step, s.kernel = gen, self.session._fill_assign_kernel(s.backend)
             fused.add(id(gen))
@@ -213,8 +219,10 @@ def _gatherer(slots: list[int]) -> Any:
     return operator.itemgetter(*slots)
 
 
-def _lazy_positions(op: Operation) -> tuple[int, ...]:
-    return (1,) if op.type == "InitializedValue" else ()
+def _static_generator(op: Operation) -> bool:
+    """A generator whose kernel needs no input values: no inputs, one output of a fully known shape
+    (a run-time shaped Fill or random op, with a ``dims`` input, is computed as an ordinary step)."""
+    return not op._inputs and len(op._outputs) == 1 and op._outputs[0].shape.is_fully_defined()
 
 
 def _lazy(sub_steps: list[Step], slot: int) -> Any:

@@ -175,9 +175,7 @@ class Session:
         if op_def.ref_output:
             return slot, fetches.fetch_ref
         backend = compiler.steps_by_op[e.op].backend
-        convert = fetches.fetch_copy(backend) if op_def.aliases or e.op.type == "Const" else fetches.fetch_value(
-            backend
-        )
+        convert = fetches.fetch_copy(backend) if op_def.aliases or op_def.constant else fetches.fetch_value(backend)
         if len(e.op._outputs) > 1:  # the kernel returned one value per output
             i, whole = e.value_index, convert
             return slot, lambda value: whole(value[i])
@@ -217,14 +215,14 @@ class Session:
 
     def _prepare_step(self, step: plan.Step) -> Any:
         """Binds per-session state to a step; returns a value to preset in its slot (no step), or UNSET."""
-        op = step.op
-        if op.type == "VariableV2":
+        op, op_def = step.op, get_op_def(step.op.type)
+        if op_def.variable:
             slot = self._var_slots.get(op)
             if slot is None:
                 slot = self._var_slots[op] = VarSlot(op.name, op._attrs["shape"], step.backend)
             return slot  # a variable's ref is fixed for the session's life
-        if op.type == "Const" and step.backend is self._host:
-            return op._attrs["value"]
+        if op_def.constant and step.backend is self._host:
+            return step.kernel(step, (), plan.RunContext(self, []))  # a function of the op's attrs alone
         if "seed" in op._attrs:
             step.extra = self._random_key(op)
         return plan.UNSET
@@ -250,10 +248,11 @@ class Session:
     def _fill_assign_kernel(self, backend: Any) -> Callable:
         def fill_assign(step: plan.Step, args: list, ctx: plan.RunContext) -> VarSlot:
             slot, gen = args[0], step.fill_step
-            shape, dtype = tuple(gen.attrs["shape"]), gen.attrs["dtype"].np
+            out = gen.op._outputs[0]  # the planner fuses only generators of a static shape, without inputs
+            shape, dtype = out.shape.as_tuple(), out.dtype.np
             with slot.lock:
                 buf = slot.value
-                if buf is None or buf.shape != shape or buf.dtype != dtype:
+                if not backend.reusable(buf, shape, dtype):
                     if step.attrs.get("validate_shape", True):
                         slot.check_shape(shape, step.op.name)
                     buf = backend.empty(shape, dtype)
@@ -281,19 +280,14 @@ class Session:
                 slot.value = None
             self._var_slots.clear()
             for backend in {id(b): b for b in self._backends.values()}.values():
-                release = getattr(backend, "release", None)
-                if release is not None:
-                    release(self)
+                backend.release(self)
             self._runners.clear()
             self._backends.clear()
 
     def list_devices(self) -> list[Any]:
         devices = [_DeviceAttributes("/job:localhost/replica:0/task:0/device:CPU:0", "CPU")]
-        if backends.cuda_available():
-            import cupy
-
-            for i in range(cupy.cuda.runtime.getDeviceCount()):
-                devices.append(_DeviceAttributes(f"/job:localhost/replica:0/task:0/device:GPU:{i}", "GPU"))
+        for i in range(backends.gpu_count()):
+            devices.append(_DeviceAttributes(f"/job:localhost/replica:0/task:0/device:GPU:{i}", "GPU"))
         return devices
 
     @contextlib.contextmanager

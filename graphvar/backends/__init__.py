@@ -1,7 +1,6 @@
-"""Backends: one per device kind, found by name, CuPy imported lazily in one place.
+"""Backends: one per device kind, found by name; CuPy is imported only by `cupy_backend`, lazily.
 
-A backend has `name`, `device`, `kernels` (op type -> kernel), `to_host(x)`,
-`from_host(x)`, `empty(shape, dtype)` and `owns(x)` (is x one of its arrays).
+Every backend implements `base.Backend` (allocation, host transfers, fetches, Saver streaming, kernels).
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ import os
 import threading
 from typing import Any
 
+from graphvar.backends.base import Backend
 from graphvar.backends.numpy_backend import NumpyBackend
 
 log = logging.getLogger("graphvar")
@@ -18,7 +18,8 @@ log = logging.getLogger("graphvar")
 _lock = threading.Lock()
 _host: NumpyBackend | None = None
 _gpus: dict[int, Any] = {}
-_cuda: bool | None = None
+_cuda: bool | None = None  # None: not probed yet
+_gpu_count = 0
 
 
 def host() -> NumpyBackend:
@@ -31,31 +32,37 @@ def host() -> NumpyBackend:
 
 def cuda_available() -> bool:
     """True when CuPy imports and sees at least one CUDA device (GRAPHVAR_BACKEND=numpy forces False)."""
-    global _cuda
+    global _cuda, _gpu_count
     if _cuda is None:
         if os.environ.get("GRAPHVAR_BACKEND", "").lower() in ("numpy", "cpu", "host"):
-            _cuda = False
+            _gpu_count = 0
         else:
-            _cuda = _probe_cuda()
+            _gpu_count = _probe_cuda()
+        _cuda = _gpu_count > 0
     return _cuda
 
 
-def _probe_cuda() -> bool:
-    """Whether CuPy sees a CUDA device; says so once, in one log line, where CuPy is there but unusable."""
-    try:
-        import cupy
+def gpu_count() -> int:
+    """The CUDA devices graphvar can use (0 without CuPy, a driver or a device, or with GRAPHVAR_BACKEND=numpy)."""
+    return _gpu_count if cuda_available() else 0
 
-        count = cupy.cuda.runtime.getDeviceCount()
+
+def _probe_cuda() -> int:
+    """How many devices CuPy sees; says why, once, in one log line, where CuPy is there but unusable."""
+    try:
+        from graphvar.backends import cupy_backend
+
+        count = cupy_backend.device_count()
     except Exception as e:  # CuPy without its CUDA libraries, or no driver, or no device
         if isinstance(e, ModuleNotFoundError) and e.name == "cupy":
-            return False  # the host-only install: nothing to say
+            return 0  # the host-only install: nothing to say
         why = f"{type(e).__name__}: {e}"
     else:
         if count > 0:
-            return True
+            return count
         why = "0 devices"
     log.warning("graphvar: CuPy is installed but no CUDA device is usable (%s); every op runs on the host", why)
-    return False
+    return 0
 
 
 def gpu(index: int = 0) -> Any:
@@ -75,9 +82,7 @@ def for_device(device_type: str | None, index: int) -> tuple[Any, str]:
         device_type = "GPU" if cuda_available() else "CPU"
     if device_type == "GPU":
         if cuda_available():
-            import cupy
-
-            if index < cupy.cuda.runtime.getDeviceCount():
+            if index < gpu_count():
                 return gpu(index), ""
             return host(), f"GPU:{index} does not exist; running on the host"
         return host(), "CUDA is not available; running on the host"

@@ -49,9 +49,11 @@ import numpy as np
 
 from graphvar import errors
 from graphvar.backends.array_kernels import VarSlot, _shape_error, make_kernels, variable_kernels
+from graphvar.backends.base import Backend
 from graphvar.backends.conv_kernels import make_conv_kernels
 from graphvar.backends.cupy_training import make_cupy_training_kernels
 from graphvar.backends.kernels_src import module_source
+from graphvar.checkpoint import streaming
 from graphvar.checkpoint.streaming import CHUNK_SIZE
 
 _SUFFIX = {np.dtype(t): s for t, s in [(np.float16, "f16"), (np.float32, "f32"), (np.float64, "f64"),
@@ -70,6 +72,11 @@ _BLOCK = 256
 # memory-bound fill/assign kernels are light and profit from more blocks in flight.
 _BLOCKS_PER_SM = {"random": 4, "memory": 8}
 _M64 = (1 << 64) - 1
+
+
+def device_count() -> int:
+    """The CUDA devices CuPy sees (raises CuPy's error where there is no driver)."""
+    return int(cupy.cuda.runtime.getDeviceCount())
 
 
 def launch_shape(kind: str, suffix: str, n: int, sm_count: int) -> tuple[tuple[int], tuple[int]]:
@@ -116,7 +123,7 @@ def fill_value(dtype: np.dtype, value: Any) -> Any:
     return scalar.view(np.uint16)[()] if suffix == "f16" else _SCALAR[suffix](scalar[()])
 
 
-class CupyBackend:
+class CupyBackend(Backend):
     """Runs ops on CUDA device ``index`` with CuPy arrays; see the module docstring.
 
     Args:
@@ -162,6 +169,14 @@ class CupyBackend:
 
     def owns(self, x: Any) -> bool:
         return isinstance(x, cupy.ndarray) and x.device.id == self.index
+
+    def copy_from_host(self, dst: Any, host: np.ndarray) -> None:
+        with self._device:
+            dst.set(np.ascontiguousarray(host))
+
+    def synchronize(self) -> None:
+        with self._device:
+            cupy.cuda.get_current_stream().synchronize()
 
     # ---- kernels ----
     def _kernel_table(self) -> dict[str, Any]:
@@ -293,6 +308,9 @@ class CupyBackend:
     def save_chunks(self, array: Any, chunk_bytes: int) -> Iterator[memoryview]:
         """Yields ``array``'s C-order bytes in chunks of at most ``chunk_bytes``, each a pinned
         host buffer valid until the next chunk is requested (see the module docstring)."""
+        if not self.owns(array):  # a string variable's value, kept in host memory
+            yield from streaming.array_pieces(np.asarray(array))
+            return
         with self._device:
             src = array if array.flags.c_contiguous else cupy.ascontiguousarray(array)
         if src.nbytes == 0:

@@ -8,14 +8,16 @@ import numpy as np
 
 from graphvar import errors
 from graphvar.backends.array_kernels import make_kernels
-from graphvar.backends.nn_kernels import host_random_kernels
+from graphvar.backends.base import Backend
 from graphvar.backends.conv_kernels import make_conv_kernels
+from graphvar.backends.nn_kernels import host_random_kernels
 from graphvar.backends.training_kernels import make_training_kernels
+from graphvar.checkpoint import streaming
 
 LAZY_ZEROS_BYTES = 1 << 20  # below this, filling the existing buffer is as cheap as a new one
 
 
-class NumpyBackend:
+class NumpyBackend(Backend):
     """Runs ops on the host. Every op has a kernel here; other backends fall back to it."""
 
     name = "numpy"
@@ -35,6 +37,28 @@ class NumpyBackend:
 
     def owns(self, x: Any) -> bool:
         return isinstance(x, (np.ndarray, np.generic))
+
+    def copy_from_host(self, dst: np.ndarray, host: np.ndarray) -> None:
+        np.copyto(dst, host)
+
+    def reusable(self, buf: Any, shape: tuple, dtype: Any) -> bool:
+        return super().reusable(buf, shape, dtype) and bool(buf.flags.writeable)
+
+    def fetch(self, x: Any) -> Any:
+        return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
+
+    def fetch_variable(self, slot: Any) -> Any:
+        value = slot.read()
+        if value.ndim == 0:
+            return value[()]  # a NumPy scalar: already a copy, read atomically
+        with slot.lock:  # a concurrent in-place assign can't tear the copy
+            return value.copy()
+
+    def save_chunks(self, array: np.ndarray, chunk_bytes: int) -> Any:
+        return streaming.array_pieces(array)  # from the variable's own memory
+
+    def restore_from(self, reader: Any, name: str, array: np.ndarray) -> None:
+        reader.read_into(name, array)  # straight into the variable's memory
 
 
 def _host_kernels() -> dict[str, Any]:

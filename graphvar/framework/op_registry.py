@@ -22,8 +22,17 @@ class OpDef:
       stateful: runs for its side effect or gives new values each run (random, assign).
       ref_inputs: input positions that receive the variable itself (not its value), or "all".
       aliases: the output may share memory with an input or a variable (fetches copy it).
-      fills: a value generator whose kernel can write straight into a given buffer.
+      fills: a value generator whose kernel can write straight into a given buffer (``out=``).
       ref_output: the output is the variable itself (fetching it copies the value).
+      lazy_inputs: input positions computed only on demand: the kernel gets a thunk that runs
+        the input's sub-plan when called (``initialized_value()``'s initial value).
+      constant: the kernel is a function of the attrs alone; on the host its value is preset in
+        the env every run starts from (no step), and fetches copy it (Const).
+      variable: the op holds a variable: the Session gives it a VarSlot, fixed for its life,
+        preset in the env (VariableV2).
+      fill_target: the input position whose ``fills`` generator may be fused into this op (which
+        takes the variable as ref input 0): the generator writes straight into the variable's
+        buffer, no temporary (Assign: 1).
     """
 
     type: str
@@ -33,6 +42,10 @@ class OpDef:
     aliases: bool = False
     fills: bool = False
     ref_output: bool = False
+    lazy_inputs: tuple[int, ...] = ()
+    constant: bool = False
+    variable: bool = False
+    fill_target: int | None = None
 
 
 OP_DEFS: dict[str, OpDef] = {}

@@ -74,7 +74,7 @@ def _placeholder_spec(op: Any) -> list:
     return [(op._attrs["dtype"], op._attrs["shape"])]
 
 
-register_op("Const", lambda op: [(op._attrs["dtype"], TensorShape(op._attrs["value"].shape))])
+register_op("Const", lambda op: [(op._attrs["dtype"], TensorShape(op._attrs["value"].shape))], constant=True)
 register_op("Fill", lambda op: [(op._attrs["dtype"], TensorShape(op._attrs["shape"]))], fills=True)
 register_op("ZerosLike", same_as_input)
 register_op("OnesLike", same_as_input)

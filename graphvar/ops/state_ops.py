@@ -46,13 +46,13 @@ def _initialized_value_spec(op: Any) -> list:
     return [(ref.dtype, ref.shape if ref.shape.ndims is not None else init.shape)]
 
 
-register_op("VariableV2", _variable_spec, stateful=True, aliases=True, ref_output=True)
-register_op("Assign", _assign_spec, stateful=True, ref_inputs=(0,), aliases=True, ref_output=True)
+register_op("VariableV2", _variable_spec, stateful=True, aliases=True, ref_output=True, variable=True)
+register_op("Assign", _assign_spec, stateful=True, ref_inputs=(0,), aliases=True, ref_output=True, fill_target=1)
 register_op("AssignAdd", _update_spec, stateful=True, ref_inputs=(0,), aliases=True, ref_output=True)
 register_op("AssignSub", _update_spec, stateful=True, ref_inputs=(0,), aliases=True, ref_output=True)
 register_op("IsVariableInitialized", lambda op: [(dtypes.bool, TensorShape([]))], stateful=True, ref_inputs=(0,))
 # The initial value (input 1) is computed only when the variable is not yet initialized.
-register_op("InitializedValue", _initialized_value_spec, stateful=True, ref_inputs=(0,), aliases=True)
+register_op("InitializedValue", _initialized_value_spec, stateful=True, ref_inputs=(0,), aliases=True, lazy_inputs=(1,))
 register_op("ReportUninitializedVariables", lambda op: [(dtypes.string, TensorShape([None]))], stateful=True,
             ref_inputs="all")  # fmt: skip
 register_op("AssertVariablesInitialized", lambda op: [], stateful=True, ref_inputs="all")

@@ -6,10 +6,11 @@ neither tear it nor be torn. Restore: every key, dtype and shape is checked befo
 variable is touched; then each tensor is read straight into the variable's buffer (or a new
 one of the right shape), again under the variable's lock. Extra memory is a few I/O chunks.
 
-Non-NumPy backends stream through two optional methods, which the GPU backend provides:
-``save_chunks(array, chunk_bytes) -> Iterator[memoryview]`` and
-``restore_from(reader, name, array)``. A backend without them goes through ``to_host`` /
-``from_host``, which costs one host copy of the variable being moved (never of the model).
+Every backend streams through its ``save_chunks(array, chunk_bytes) -> Iterator[memoryview]`` and
+``restore_from(reader, name, array)`` (``graphvar.backends.base.Backend``): the host backend from and
+into the variable's own memory, the GPU backend through its pinned staging ring; the defaults of a
+backend that has no streaming of its own cost one host copy of the variable being moved (never of
+the model).
 """
 
 from __future__ import annotations
@@ -124,13 +125,7 @@ def _write_slot(writer: Any, key: str, slot: VarSlot, spec: tuple | None) -> Non
             raise errors.InvalidArgumentError(
                 None, None, f"Variable {slot.name} changed to {value.dtype} {tuple(value.shape)} while being saved"
             )
-        backend = slot.backend
-        if isinstance(value, np.ndarray):
-            writer.add(key, value)
-        elif hasattr(backend, "save_chunks"):
-            writer.add_chunks(key, value.dtype, tuple(value.shape), backend.save_chunks(value, CHUNK_SIZE))
-        else:
-            writer.add(key, backend.to_host(value))
+        writer.add_chunks(key, value.dtype, tuple(value.shape), slot.backend.save_chunks(value, CHUNK_SIZE))
 
 
 # ---- restore ----
@@ -222,25 +217,17 @@ def _restore_slot(reader: TensorReader, entry: Entry, slot: VarSlot, ckpt_shape:
 
 
 def _reusable(buf: Any, shape: tuple, dtype: np.dtype) -> bool:
-    if buf is None or tuple(buf.shape) != shape or buf.dtype != dtype:
-        return False
-    flags = buf.flags
-    return bool(flags.c_contiguous and getattr(flags, "writeable", True))
+    # every variable buffer is one the Session allocated (writable); shape, dtype and layout decide
+    return buf is not None and tuple(buf.shape) == shape and buf.dtype == dtype and bool(buf.flags.c_contiguous)
 
 
 def _read_tensor(
     reader: TensorReader, key: str, buf: Any, backend: Any, ckpt_shape: tuple, target_shape: tuple, dtype: np.dtype
 ) -> Any:
     """Fills ``buf`` (or a new buffer) with tensor ``key`` and returns it."""
-    if backend.name != "numpy" and not hasattr(backend, "restore_from"):
-        return backend.from_host(reader.get_tensor(key).reshape(target_shape))  # one host copy of this variable
     if buf is None:
         buf = backend.empty(target_shape, dtype)
-    out = buf.reshape(ckpt_shape)  # a view: buf is C-contiguous
-    if isinstance(out, np.ndarray):
-        reader.read_into(key, out)
-    else:
-        backend.restore_from(reader, key, out)
+    backend.restore_from(reader, key, buf.reshape(ckpt_shape))  # a view: buf is C-contiguous
     return buf
 
 

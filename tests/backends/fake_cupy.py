@@ -83,6 +83,12 @@ class DeviceArray(np.ndarray):
     def device(self) -> Any:
         return types.SimpleNamespace(id=self.device_id)
 
+    def set(self, arr: np.ndarray) -> None:
+        """An upload into this array (CuPy: same shape and dtype, C-contiguous host memory)."""
+        if arr.shape != self.shape or arr.dtype != self.dtype:
+            raise FakeCudaError(f"set: {arr.dtype} {arr.shape} into {self.dtype} {self.shape}")
+        self.view(np.ndarray)[...] = arr
+
     def get(self, out: np.ndarray | None = None) -> np.ndarray:
         if out is None:
             return np.array(self.view(np.ndarray), copy=True)

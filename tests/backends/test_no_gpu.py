@@ -29,6 +29,15 @@ def _run_twice() -> list[np.ndarray]:
     return results
 
 
+def _use_cupy(monkeypatch, module) -> None:
+    """Makes `import cupy` give `module` (None: not installed) and graphvar probe CUDA again."""
+    monkeypatch.setitem(sys.modules, "cupy", module)
+    monkeypatch.delitem(sys.modules, "graphvar.backends.cupy_backend", raising=False)
+    monkeypatch.delattr(backends, "cupy_backend", raising=False)
+    monkeypatch.delenv("GRAPHVAR_BACKEND", raising=False)
+    monkeypatch.setattr(backends, "_cuda", None)
+
+
 def _warnings(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and r.name == "graphvar"]
 
@@ -40,7 +49,7 @@ def test_zero_devices_runs_on_host_with_one_log_line(monkeypatch, kernel_dll, ca
     assert [a.tobytes() for a in first] == [a.tobytes() for a in second]
     (line,) = _warnings(caplog)
     assert "CuPy is installed but no CUDA device is usable (0 devices)" in line and "host" in line
-    assert "graphvar.backends.cupy_backend" not in sys.modules  # never built a GPU backend
+    assert backends._gpus == {}  # never built a GPU backend
 
 
 def test_cuda_error_runs_on_host_with_one_log_line(monkeypatch, caplog):
@@ -49,9 +58,7 @@ def test_cuda_error_runs_on_host_with_one_log_line(monkeypatch, caplog):
 
     cupy = types.ModuleType("cupy")
     cupy.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_driver))
-    monkeypatch.setitem(sys.modules, "cupy", cupy)
-    monkeypatch.delenv("GRAPHVAR_BACKEND", raising=False)
-    monkeypatch.setattr(backends, "_cuda", None)
+    _use_cupy(monkeypatch, cupy)
     caplog.set_level(logging.INFO, "graphvar")
     _run_twice()
     (line,) = _warnings(caplog)
@@ -59,9 +66,7 @@ def test_cuda_error_runs_on_host_with_one_log_line(monkeypatch, caplog):
 
 
 def test_no_cupy_at_all_is_silent(monkeypatch, caplog):
-    monkeypatch.setitem(sys.modules, "cupy", None)  # import cupy -> ModuleNotFoundError(name="cupy")
-    monkeypatch.delenv("GRAPHVAR_BACKEND", raising=False)
-    monkeypatch.setattr(backends, "_cuda", None)
+    _use_cupy(monkeypatch, None)  # import cupy -> ModuleNotFoundError(name="cupy")
     caplog.set_level(logging.INFO, "graphvar")
     assert backends.cuda_available() is False
     assert _warnings(caplog) == []

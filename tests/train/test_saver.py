@@ -17,6 +17,7 @@ import pytest
 
 import graphvar as tf
 from graphvar import errors
+from graphvar.backends.base import Backend
 from graphvar.train import saver_io
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -364,7 +365,7 @@ class _FakeDeviceArray:
         return _FakeDeviceArray(self.host.reshape(shape))
 
 
-class _StreamingBackend:
+class _StreamingBackend(Backend):
     name = "fake"
 
     def __init__(self) -> None:
@@ -387,8 +388,8 @@ class _StreamingBackend:
         reader.read_into(name, array.host)
 
 
-class _CopyingBackend:
-    """A backend without the streaming methods: the Saver falls back to to_host / from_host."""
+class _CopyingBackend(Backend):
+    """A backend without streaming methods of its own: Backend's defaults copy via the host."""
 
     name = "fake"
 
@@ -400,6 +401,9 @@ class _CopyingBackend:
 
     def from_host(self, x):
         return _FakeDeviceArray(np.array(x))
+
+    def copy_from_host(self, dst, host):
+        dst.host[...] = host
 
 
 def test_non_numpy_backend_without_streaming_methods_copies_via_host(tmp_path):
