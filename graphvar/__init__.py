@@ -189,6 +189,8 @@ from graphvar import app, flags, gfile  # noqa: E402  (tf.app.run, tf.app.flags 
 from graphvar import tf_logging as logging  # noqa: E402
 from graphvar import nn  # noqa: E402  (after the ops it re-exports)
 from graphvar import layers  # noqa: E402  (tf.layers)
+from graphvar import losses  # noqa: E402  (tf.losses)
+from graphvar import metrics  # noqa: E402  (tf.metrics)
 from graphvar import train  # noqa: E402
 
 __version__ = "0.1.0"

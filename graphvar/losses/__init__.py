@@ -1,0 +1,27 @@
+"""``tf.losses``: TF1's loss functions, weights and reductions, and the LOSSES collection."""
+
+from graphvar.losses.losses import (
+    absolute_difference,
+    hinge_loss,
+    huber_loss,
+    log_loss,
+    mean_squared_error,
+    sigmoid_cross_entropy,
+    softmax_cross_entropy,
+    sparse_softmax_cross_entropy,
+)
+from graphvar.losses.losses_impl import (
+    Reduction,
+    add_loss,
+    compute_weighted_loss,
+    get_losses,
+    get_regularization_loss,
+    get_regularization_losses,
+    get_total_loss,
+)
+
+__all__ = [
+    "Reduction", "absolute_difference", "add_loss", "compute_weighted_loss", "get_losses", "get_regularization_loss",
+    "get_regularization_losses", "get_total_loss", "hinge_loss", "huber_loss", "log_loss", "mean_squared_error",
+    "sigmoid_cross_entropy", "softmax_cross_entropy", "sparse_softmax_cross_entropy",
+]  # fmt: skip
