@@ -39,9 +39,9 @@ def feed_for(case: str, step: int, grads: dict, lr) -> dict:
     return feed
 
 
-def run_case(case: str, steps: int = fx.STEPS) -> dict[str, list[np.ndarray]]:
-    """Runs the case in a fresh graph; {variable op name: [value after each step]}."""
-    with tf.Graph().as_default():
+def run_case(case: str, steps: int = fx.STEPS, device: str | None = None) -> dict[str, list[np.ndarray]]:
+    """Runs the case in a fresh graph (on `device`); {variable op name: [value after each step]}."""
+    with tf.Graph().as_default(), tf.device(device):
         train, grads, lr, _ = build_case(case)
         all_vars = sorted(tf.global_variables(), key=lambda v: v.op.name)
         history: dict[str, list] = {v.op.name: [] for v in all_vars}
