@@ -85,3 +85,18 @@ def test_nvrtc_compiles_optim_cu_with_fmad_off(arch):
     wanted = {n for n in fake_cupy.host_kernels.SIGNATURES if n.startswith("apply_")}
     assert len(wanted) == 12 and wanted <= nvrtc.entries(ptx)
     assert not re.search(r"\bfma\.|\.ftz\.", ptx)  # nothing fused, nothing flushed (CuPy passes -ftz=true)
+
+
+@pytest.mark.parametrize("case", ["sgd", "nesterov", "adam", "adam_f64", "rmsprop_centered"])
+def test_fake_gpu_matches_tensorflow_fixtures(fake_gpu, case):
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "train"))
+    from optimizer_helpers import fixtures, run_case
+
+    from tests.fixtures import make_tf_optimizer_fixtures as fx
+
+    history = run_case(case, device="/gpu:0")
+    for name, values in history.items():
+        assert np.stack(values).tobytes() == fixtures()[fx.key(case, "value", name)].tobytes(), (case, name)
+    assert any(e[0] == "launch" and e[1].startswith("apply_") for e in fake_gpu.log)
