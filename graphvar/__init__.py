@@ -192,6 +192,8 @@ from graphvar import layers  # noqa: E402  (tf.layers)
 from graphvar import losses  # noqa: E402  (tf.losses)
 from graphvar import metrics  # noqa: E402  (tf.metrics)
 from graphvar import train  # noqa: E402
+from graphvar import summary  # noqa: E402  (tf.summary; tf.Summary etc. below, as TF1)
+from graphvar.summary import Event, HistogramProto, SessionLog, Summary, SummaryMetadata  # noqa: E402
 
 __version__ = "0.1.0"
 sub = subtract

@@ -11,6 +11,7 @@ from graphvar.backends.array_kernels import make_kernels
 from graphvar.backends.base import Backend
 from graphvar.backends.conv_kernels import make_conv_kernels
 from graphvar.backends.nn_kernels import host_random_kernels
+from graphvar.backends.summary_kernels import summary_kernels
 from graphvar.backends.training_kernels import make_training_kernels
 from graphvar.checkpoint import streaming
 
@@ -24,7 +25,13 @@ class NumpyBackend(Backend):
     device = "/device:CPU:0"
 
     def __init__(self) -> None:
-        self.kernels: dict[str, Any] = {**make_kernels(np), **make_conv_kernels(np), **make_training_kernels(np), **_host_kernels()}
+        self.kernels: dict[str, Any] = {
+            **make_kernels(np),
+            **make_conv_kernels(np),
+            **make_training_kernels(np),
+            **_host_kernels(),
+            **summary_kernels(),
+        }
 
     def to_host(self, x: Any) -> Any:
         return x

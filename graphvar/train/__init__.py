@@ -37,7 +37,10 @@ from graphvar.train.reader import (
     load_variable,
 )
 
+from graphvar.summary.file_writer import summary_iterator
+
 __all__ = [
+    "summary_iterator",
     "AdagradOptimizer",
     "AdamOptimizer",
     "GradientDescentOptimizer",

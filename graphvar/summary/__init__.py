@@ -1,0 +1,23 @@
+"""``tf.summary``: TensorBoard summary ops and event-file writers (TF1's API)."""
+
+from graphvar.ops.summary_ops import histogram, merge, merge_all, scalar
+from graphvar.proto.event_pb2 import Event, SessionLog, TaggedRunMetadata
+from graphvar.proto.summary_pb2 import HistogramProto, Summary, SummaryDescription, SummaryMetadata
+from graphvar.summary.file_writer import FileWriter, FileWriterCache, summary_iterator
+
+__all__ = [
+    "Event",
+    "FileWriter",
+    "FileWriterCache",
+    "HistogramProto",
+    "SessionLog",
+    "Summary",
+    "SummaryDescription",
+    "SummaryMetadata",
+    "TaggedRunMetadata",
+    "histogram",
+    "merge",
+    "merge_all",
+    "scalar",
+    "summary_iterator",
+]
