@@ -10,6 +10,7 @@ CuPy code of ``training_kernels`` (same op order, CuPy's own elementwise kernels
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
@@ -34,9 +35,9 @@ def _module_source() -> tuple[str, tuple[str, ...]]:
 
 def make_cupy_training_kernels(backend: Any) -> dict[str, Any]:
     """The table op type -> kernel of the optimizer ops for CupyBackend `backend` (one device)."""
-    import cupy  # bound per backend, not at import: the backend's own CuPy module
-
-    from graphvar.backends.cupy_backend import launch_shape
+    backend_module = sys.modules[type(backend).__module__]
+    cupy = backend_module.cupy  # the CuPy the backend itself was built with
+    launch_shape = backend_module.launch_shape
 
     generic = tk.make_training_kernels(cupy)
     lock = threading.Lock()
