@@ -47,16 +47,22 @@ class VariableScope:
         return _get_variable(self, name, **kwargs)
 
 
-class _ScopeState(threading.local):
-    def __init__(self) -> None:
-        self.stacks: dict[int, list[VariableScope]] = {}
-
-
-_state = _ScopeState()
+_STATE_ATTR = "_graphvar_variable_scopes"
+_state_lock = threading.Lock()
 
 
 def _stack(graph: ops.Graph) -> list[VariableScope]:
-    return _state.stacks.setdefault(id(graph), [VariableScope(False)])
+    """This thread's variable-scope stack for ``graph``, kept on the graph object itself (as TF's
+    variable scope store is), so it lives and dies with the graph: a new graph never inherits a
+    dead one's scopes, whatever id() CPython gives it."""
+    local = graph.__dict__.get(_STATE_ATTR)
+    if local is None:
+        with _state_lock:
+            local = graph.__dict__.setdefault(_STATE_ATTR, threading.local())
+    stack = getattr(local, "stack", None)
+    if stack is None:
+        stack = local.stack = [VariableScope(False)]
+    return stack
 
 
 def get_variable_scope() -> VariableScope:

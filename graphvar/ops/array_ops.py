@@ -104,18 +104,22 @@ def _to_numpy(value: Any, dtype: dtypes.DType | None) -> np.ndarray:
         arr = np.asarray(value)
     except ValueError as e:
         raise ValueError(f"Cannot convert {value!r} to a tensor: {e}") from None
+    if arr.dtype.kind == "O" and any(type(v) is int for v in arr.flat):  # beyond int64 and uint64, as TF
+        raise TypeError(f"Failed to convert elements of {value!r} to Tensor: integer out of range for int64 / uint64")
     if arr.dtype.kind in "USO":
         if dtype is not None and dtype != dtypes.string:
             raise TypeError(f"Expected {dtype.name}, got {value!r} of type {type(value).__name__!r} instead.")
         return as_bytes_array(arr)
     if dtype is None:
         if is_numpy:
-            return arr
+            return np.array(arr, copy=True)  # the caller may change (or view) its array later: TF copies too
         if arr.dtype.kind == "f":
             return arr.astype(np.float32)
         if arr.dtype.kind in "iu":
             info = np.iinfo(np.int32)
             fits = arr.size == 0 or (arr.min() >= info.min and arr.max() <= info.max)
+            if arr.dtype == np.uint64 and not fits and arr.max() > np.iinfo(np.int64).max:
+                return arr  # a Python int in [2**63, 2**64): uint64, as TF infers
             return arr.astype(np.int32 if fits else np.int64)
         return arr
     if dtype == dtypes.string:
@@ -123,9 +127,10 @@ def _to_numpy(value: Any, dtype: dtypes.DType | None) -> np.ndarray:
     target = dtype.np
     if target.kind in "iub" and arr.dtype.kind in "fc" and not np.all(np.mod(arr, 1) == 0):
         raise TypeError(f"Expected {dtype.name}, got {value!r} of type {type(value).__name__!r} instead.")
-    if target.kind in "iu" and arr.dtype.kind in "iu" and arr.size:
+    if target.kind in "iu" and arr.dtype.kind in "iuf" and arr.size:
         info = np.iinfo(target)
-        if arr.min() < info.min or arr.max() > info.max:
+        too_big = arr.max() >= float(info.max) + 1 if arr.dtype.kind == "f" else arr.max() > info.max  # 2**63 as float
+        if arr.min() < info.min or too_big:  # floats too: astype would wrap 1e20 to -2**31
             raise TypeError(f"Value {value!r} is out of range for dtype {dtype.name}")
     return arr.astype(target)
 
