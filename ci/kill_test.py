@@ -1,15 +1,20 @@
 """Kill test: SIGKILL a training process at random moments and check that no checkpoint is lost.
 
 A child process trains (``assign_add(1)`` on a few variables and on ``global_step``, so after
-step N every element of every variable equals N) and saves after every step with
-``global_step`` and ``max_to_keep=3``, printing each returned prefix (stdout flushed). Each new
-child resumes from ``latest_checkpoint``. After each SIGKILL the parent checks:
+step N every element of every variable equals N) and saves after every step twice: with
+``global_step`` and ``max_to_keep=3``, and over one fixed prefix (``overwrite.ckpt``, no
+``global_step``: the TF1 tutorial pattern), printing each returned prefix (stdout flushed).
+Each new child resumes from ``latest_checkpoint``. While the child runs, the parent restores
+``overwrite.ckpt`` again and again (a reader racing the writer); every restore must give one
+whole step (or, before the first save, a NotFoundError), never a DataLossError. After each
+SIGKILL the parent checks:
 
 - ``latest_checkpoint`` exists (once any save returned) and restores through ``Saver.restore``;
 - every variable in it holds the same step, the one in its name;
 - it is no older than the last save that returned (the last line the child printed);
 - every checkpoint listed in the state file restores and is consistent the same way;
-- temporaries of killed saves do not pile up: once a child has saved, only its own remain (at most 2).
+- ``overwrite.ckpt`` (and its state file) restores to a whole step no older than its last returned save;
+- temporaries of killed saves do not pile up: once a child has saved, only its own remain (at most 3).
 
 Usage::
 
@@ -24,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -39,11 +43,13 @@ if REPO not in sys.path:
 import numpy as np  # noqa: E402
 
 import graphvar as tf  # noqa: E402
+from graphvar.checkpoint.atomic import temp_owner  # noqa: E402
 
 SHAPE = (128, 1024)  # 512 KiB float32: a save takes a few ms, so kills land inside saves
 NUM_VARS = 3
 PREFIX = "model.ckpt"
-_TEMP = re.compile(r"\.(\d+)\.[0-9a-f]{16}\.tmp$")
+OVERWRITE = "overwrite.ckpt"
+OVERWRITE_STATE = "checkpoint_overwrite"
 
 
 def build() -> tuple[list, object, object, object]:
@@ -65,15 +71,22 @@ def child(directory: str) -> None:
         saver.restore(sess, latest)
         state = tf.train.get_checkpoint_state(directory)
         saver.recover_last_checkpoints(state.all_model_checkpoint_paths)
+    overwriter = tf.train.Saver(max_to_keep=1)  # its own list of checkpoints: one prefix, rewritten in place
     run_train = sess.make_callable(train)
     while True:
         run_train()
         path = saver.save(sess, os.path.join(directory, PREFIX), global_step=step)
         print(path, flush=True)
+        overwriter.save(sess, os.path.join(directory, OVERWRITE), latest_filename=OVERWRITE_STATE)
+        print(f"{OVERWRITE} {int(sess.run(step))}", flush=True)
 
 
 def step_of(prefix: str) -> int:
     return int(prefix.rsplit("-", 1)[1])
+
+
+def saves(printed: list[str], overwrite: bool) -> list[str]:
+    return [p for p in printed if p.startswith(OVERWRITE) == overwrite]
 
 
 class Checker:
@@ -85,11 +98,12 @@ class Checker:
             self.weights, self.step, _, self.saver = build()
         self.sess = tf.Session(graph=self.graph)
 
-    def check(self, prefix: str) -> int:
-        """Restores ``prefix``; asserts every variable holds the step in its name; returns it."""
-        want = step_of(prefix)
+    def check(self, prefix: str, want: int | None = None) -> int:
+        """Restores ``prefix``; asserts every variable holds one step (the one in its name, if it
+        has one); returns it."""
         self.saver.restore(self.sess, prefix)
         values = self.sess.run([self.step] + self.weights)
+        want = int(values[0]) if want is None else want
         assert int(values[0]) == want, f"{prefix}: global_step {values[0]} != {want}"
         for w, v in zip(self.weights, values[1:]):
             assert v.min() == v.max() == want, f"{prefix}: {w.op.name} holds {v.min()}..{v.max()}, not {want}"
@@ -131,13 +145,39 @@ class Child:
 
 
 def temps(directory: str) -> list[tuple[int, str]]:
-    return [(int(m.group(1)), n) for n in os.listdir(directory) if (m := _TEMP.search(n))]
+    return [(owner[1], n) for n in os.listdir(directory) if (owner := temp_owner(n))]
 
 
-def kill_once(directory: str, rng: random.Random, checker: Checker, last_returned: int) -> tuple[int, int, int]:
-    """Starts a child, kills it at a random moment, checks the directory.
+def race_restores(directory: str, checker: Checker, seconds: float) -> int:
+    """Restores the overwritten prefix for ``seconds`` while the child rewrites it; returns how
+    many restores succeeded. Each must hold one whole step; the only error allowed is "not there yet"."""
+    prefix, done, end = os.path.join(directory, OVERWRITE), 0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            checker.check(prefix)
+            done += 1
+        except ValueError as e:  # Saver.restore: "not a valid checkpoint" (no save yet)
+            assert "not a valid checkpoint" in str(e), e
+            time.sleep(0.002)
+    return done
 
-    Returns (step of the last save that returned, saves this child made, step of latest_checkpoint).
+
+def check_overwrite(directory: str, checker: Checker, last_returned: int) -> None:
+    """The overwritten prefix and its state file: a whole step, no older than the last returned save."""
+    latest = tf.train.latest_checkpoint(directory, OVERWRITE_STATE)
+    if last_returned < 0 and latest is None:
+        return
+    assert latest == os.path.join(directory, OVERWRITE), f"{OVERWRITE_STATE} names {latest}"
+    got = checker.check(latest)
+    assert got >= last_returned, f"{OVERWRITE} holds step {got}, older than its last returned save {last_returned}"
+
+
+def kill_once(directory: str, rng: random.Random, checker: Checker, last: tuple[int, int]) -> tuple[tuple, int, int]:
+    """Starts a child, kills it at a random moment (restoring the overwritten prefix meanwhile),
+    checks the directory.
+
+    ``last`` and the first value returned: the steps of the last returned global_step save and
+    overwrite. Also returns the saves this child made and the step of latest_checkpoint.
     """
     child_proc = Child(directory)
     try:
@@ -145,43 +185,49 @@ def kill_once(directory: str, rng: random.Random, checker: Checker, last_returne
             time.sleep(rng.uniform(0.0, 0.5))  # sometimes during start-up or restore
         else:
             assert child_proc.saved.wait(30), "child made no save in 30 s"
-            time.sleep(rng.uniform(0.0, 0.15))
+            race_restores(directory, checker, rng.uniform(0.0, 0.15))
     finally:
         err = child_proc.kill()
     assert not err, f"child failed on its own:\n{err}"
-    if child_proc.printed:
-        last_returned = step_of(child_proc.printed[-1])
+    last_returned, last_overwrite = last
+    if saves(child_proc.printed, overwrite=True):
+        last_overwrite = int(saves(child_proc.printed, overwrite=True)[-1].split()[1])
+    check_overwrite(directory, checker, last_overwrite)
+    printed = saves(child_proc.printed, overwrite=False)
+    if printed:
+        last_returned = step_of(printed[-1])
     latest = tf.train.latest_checkpoint(directory)
     if last_returned < 0:
-        assert latest is None or checker.check(latest) >= 0
-        return last_returned, 0, -1
+        assert latest is None or checker.check(latest, step_of(latest)) >= 0
+        return (last_returned, last_overwrite), 0, -1
     assert latest is not None, f"no latest checkpoint although step {last_returned} was saved"
-    latest_step = checker.check(latest)
+    latest_step = checker.check(latest, step_of(latest))
     assert latest_step >= last_returned, f"latest {latest} is older than the last returned save {last_returned}"
     state = tf.train.get_checkpoint_state(directory)
     assert state.all_model_checkpoint_paths[-1] == latest
     assert 1 <= len(state.all_model_checkpoint_paths) <= 3, state.all_model_checkpoint_paths
     for path in state.all_model_checkpoint_paths:
-        checker.check(path)
+        checker.check(path, step_of(path))
     left = temps(directory)
     if child_proc.printed:  # its first save cleaned up every earlier child's temporaries
         assert all(pid == child_proc.proc.pid for pid, _ in left), f"stale temporaries left: {left}"
-    assert len(left) <= 2 * (1 + (not child_proc.printed)), f"temporaries pile up: {left}"
-    return last_returned, len(child_proc.printed), latest_step
+    assert len(left) <= 3 * (1 + (not child_proc.printed)), f"temporaries pile up: {left}"
+    return (last_returned, last_overwrite), len(child_proc.printed), latest_step
 
 
 def run(directory: str, kills: int, seed: int, log=None) -> dict:
     """Kills ``kills`` children in ``directory``; returns a summary (raises AssertionError on a failure)."""
     rng, checker = random.Random(seed), Checker()
-    last, saves, killed_mid_run = -1, 0, 0
+    last, total, killed_mid_run = (-1, -1), 0, 0
     for k in range(kills):
         last, n, latest = kill_once(directory, rng, checker, last)
-        saves += n
-        killed_mid_run += latest > last  # the kill fell between the state file update and the print
+        total += n
+        killed_mid_run += latest > last[0]  # the kill fell between the state file update and the print
         if log:
-            log(f"kill {k + 1}/{kills}: last returned save {last}, latest {latest}, {n} saves by this child")
+            log(f"kill {k + 1}/{kills}: last returned save {last[0]} (overwrite {last[1]}), latest {latest}, "
+                f"{n} saves by this child")  # fmt: skip
     indexes = [n for n in os.listdir(directory) if n.endswith(".index")]
-    return {"kills": kills, "saves": saves, "last_step": last, "index_files": len(indexes),
+    return {"kills": kills, "saves": total, "last_step": last[0], "last_overwrite": last[1], "index_files": len(indexes),
             "temps_left": len(temps(directory)), "killed_after_state_update": killed_mid_run}  # fmt: skip
 
 

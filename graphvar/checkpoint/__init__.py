@@ -11,6 +11,7 @@ import re
 from graphvar import errors
 from graphvar.checkpoint.atomic import cleanup_stale_temps
 from graphvar.checkpoint.bundle import BundleReader, BundleWriter
+from graphvar.checkpoint.files import exists
 from graphvar.checkpoint.safetensors import SafetensorsReader, SafetensorsWriter, is_safetensors_file
 
 __all__ = [
@@ -31,25 +32,32 @@ def resolve(path: str) -> tuple[str, str] | None:
 
     Accepts a prefix ``P`` (``P.index`` or ``P.safetensors`` must exist), ``P.index``,
     ``P.data-00000-of-00001``, ``P.safetensors``, or any file that is itself safetensors.
+    Something at one of those names that is not a readable file (a directory, FIFO, symlink
+    loop) counts as a match, so that opening it says what is wrong with it.
     """
-    if path.endswith(".index") and os.path.isfile(path):
+    if path.endswith(".index") and exists(path):
         return "bundle", path[: -len(".index")]
     m = _DATA_RE.match(path)
-    if m and os.path.isfile(path) and os.path.isfile(m.group(1) + ".index"):
+    if m and exists(path) and exists(m.group(1) + ".index"):
         return "bundle", m.group(1)
-    if os.path.isfile(path + ".index"):
+    if exists(path + ".index"):
         return "bundle", path
-    if path.endswith(".safetensors") and os.path.isfile(path):
+    if path.endswith(".safetensors") and exists(path):
         return "safetensors", path
-    if os.path.isfile(path + ".safetensors"):
+    if exists(path + ".safetensors"):
         return "safetensors", path + ".safetensors"
     if os.path.isfile(path) and is_safetensors_file(path):
         return "safetensors", path
     return None
 
 
-def open_reader(path: str) -> BundleReader | SafetensorsReader:
+def open_reader(path: str, hold_files: bool = False) -> BundleReader | SafetensorsReader:
     """Opens the checkpoint that ``path`` names, detecting its format.
+
+    Args:
+      path: a prefix or a file of the checkpoint.
+      hold_files: keep the data files open until ``close()`` (one consistent version for a
+        whole restore); otherwise each read opens and closes them.
 
     Example:
       >>> with open_reader("/tmp/model.ckpt-10") as r:
@@ -58,6 +66,7 @@ def open_reader(path: str) -> BundleReader | SafetensorsReader:
     Raises:
       NotFoundError: nothing matches (TF's wording).
       DataLossError: the files are damaged.
+      FailedPreconditionError: a directory, FIFO or device where a file should be.
     """
     found = resolve(path)
     if found is None:
@@ -65,4 +74,4 @@ def open_reader(path: str) -> BundleReader | SafetensorsReader:
             None, None, f"Unsuccessful TensorSliceReader constructor: Failed to find any matching files for {path}"
         )
     kind, where = found
-    return BundleReader(where) if kind == "bundle" else SafetensorsReader(where)
+    return BundleReader(where, hold_files) if kind == "bundle" else SafetensorsReader(where, hold_files)

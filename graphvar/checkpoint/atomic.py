@@ -1,23 +1,59 @@
 """Temporary file names, durable renames and the cleanup of saves that were killed.
 
-A save writes every file under a temporary name ``FINAL.<pid>.<token>.tmp`` in the final
-file's directory, fsyncs it, renames it into place and fsyncs the directory. A process that
-dies mid-save leaves only temporaries, which :func:`cleanup_stale_temps` recognises by the
-pid in their name.
+A save writes every file under a temporary name in the final file's directory, fsyncs it,
+renames it into place and fsyncs the directory. A temporary's name says who owns it::
+
+    FINAL.gvtmp-<machine>-<pid>-<save id>.tmp
+
+``machine`` is a hash of this kernel's boot id and pid namespace (so two hosts, or two
+containers, sharing a volume never have the same one) and ``save id`` is 64 random bits.
+:func:`cleanup_stale_temps` deletes a temporary only when it is provably dead: made on this
+machine by a process id that no longer exists. Another host's or container's temporaries, and
+names it cannot parse, are left alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
+import socket
 
-_TEMP_RE = re.compile(r"\.(\d+)\.[0-9a-f]{16}\.tmp$")
+_TEMP_RE = re.compile(r"\.gvtmp-([0-9a-f]{12})-(\d+)-[0-9a-f]{16}\.tmp$")
+
+
+def _read_quietly(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            return f.read(256).decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def _machine_tag() -> str:
+    """12 hex digits naming this kernel boot and pid namespace (the hostname where /proc is absent)."""
+    boot = _read_quietly("/proc/sys/kernel/random/boot_id") or socket.gethostname()
+    try:
+        st = os.stat("/proc/self/ns/pid")
+        pidns = f"{st.st_dev}:{st.st_ino}"
+    except OSError:
+        pidns = ""
+    return hashlib.sha256(f"{boot}|{pidns}".encode()).hexdigest()[:12]
+
+
+_MACHINE = _machine_tag()
 
 
 def temp_path(final_path: str) -> str:
     """Returns a fresh temporary name for ``final_path``, in the same directory."""
-    return f"{final_path}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
+    return f"{final_path}.gvtmp-{_MACHINE}-{os.getpid()}-{secrets.token_hex(8)}.tmp"
+
+
+def temp_owner(name: str) -> tuple[str, int] | None:
+    """(machine tag, pid) of a temporary file's name, or None if it is not one of ours."""
+    m = _TEMP_RE.search(name)
+    return (m.group(1), int(m.group(2))) if m else None
 
 
 def create_exclusive(path: str) -> int:
@@ -85,13 +121,15 @@ def _pid_alive(pid: int) -> bool:
 
 
 def cleanup_stale_temps(directory: str) -> int:
-    """Removes the temporary files of saves whose process is no longer alive.
+    """Removes the temporary files of saves that provably died: made on this machine (same boot
+    and pid namespace) by a process that no longer exists.
 
     Args:
       directory: the checkpoint directory.
 
     Returns:
-      The number of files removed. Temporaries of live processes (this one included) are kept.
+      The number of files removed. Temporaries of live processes (this one included), of other
+      hosts or containers, and unrecognised names are kept.
 
     Example:
       >>> cleanup_stale_temps("/tmp/train")
@@ -99,8 +137,10 @@ def cleanup_stale_temps(directory: str) -> int:
     """
     removed = 0
     for entry in os.scandir(directory):
-        m = _TEMP_RE.search(entry.name)
-        if m and entry.is_file(follow_symlinks=False) and not _pid_alive(int(m.group(1))):
+        owner = temp_owner(entry.name)
+        if owner is None or owner[0] != _MACHINE or owner[1] == os.getpid() or _pid_alive(owner[1]):
+            continue
+        if entry.is_file(follow_symlinks=False):
             remove_quietly(entry.path)
             removed += 1
     return removed

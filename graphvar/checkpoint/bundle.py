@@ -1,12 +1,14 @@
 """TensorFlow's V2 checkpoint format (tensor bundle): ``P.index`` + ``P.data-00000-of-00001``.
 
 The writer produces the same bytes as TensorFlow's ``BundleWriter`` for the same tensors
-added in the same order (no padding, one shard). The reader validates the whole index
+added in the same order (no padding, one shard) when the prefix is new; overwriting a prefix
+alternates between one shard and two (the second empty) so that no kill loses the old one. The reader validates the whole index
 against the data files' real sizes before anything is read or allocated.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Iterable
 
@@ -14,7 +16,7 @@ import numpy as np
 
 from graphvar import dtypes, errors
 from graphvar.checkpoint import crc as crc_mod
-from graphvar.checkpoint import streaming
+from graphvar.checkpoint import files, streaming
 from graphvar.checkpoint.atomic import (
     cleanup_stale_temps,
     create_exclusive,
@@ -32,6 +34,16 @@ _READABLE_CODES = {d.as_datatype_enum: d for d in streaming.NUMERIC_DTYPES}
 _LISTABLE_CODES = {dtypes.string.as_datatype_enum: "string tensors are not supported",
                    dtypes.bfloat16.as_datatype_enum: "bfloat16 has no NumPy dtype"}  # fmt: skip
 _MAX_SHARDS = 1 << 16
+_OPEN_ATTEMPTS = 5
+# DataType codes of types.proto that graphvar has no NumPy dtype for: listed, refused when read.
+_ODD_DTYPES = {
+    code: dtypes.DType(name, None, code)
+    for code, name in (
+        (11, "qint8"), (12, "quint8"), (13, "qint32"), (15, "qint16"), (16, "quint16"), (20, "resource"),
+        (21, "variant"), (24, "float8_e5m2"), (25, "float8_e4m3fn"), (26, "float8_e4m3fnuz"),
+        (27, "float8_e4m3b11fnuz"), (28, "float8_e5m2fnuz"), (29, "int4"), (30, "uint4"), (31, "int2"), (32, "uint2"),
+    )
+}  # fmt: skip
 
 
 def index_path(prefix: str) -> str:
@@ -164,26 +176,67 @@ class BundleWriter(_AtomicTensorWriter):
 
     def finish(self) -> None:
         """Makes the checkpoint durable and visible: fsync data, write + fsync the index,
-        rename data then index into place, fsync the directory."""
+        rename data then index into place, fsync the directory.
+
+        Overwriting a prefix is kill-safe: the new data goes to a file name the index in place
+        does not use (``-of-00002`` with an empty second shard when the old one is ``-of-00001``,
+        and back), so until the index rename the old index still has its own data, and after it
+        the new one has; the old data file is removed last.
+        """
         self._check_open()
         try:
             os.fsync(self._fd)
             self._close_fd()
+            num_shards = 2 if _index_num_shards(index_path(self._prefix)) == 1 else 1
             table = TableBuilder()
-            table.add(b"", BundleHeader().encode())
+            table.add(b"", BundleHeader(num_shards=num_shards).encode())
             for key in sorted(k.encode() for k in self._entries):
                 table.add(key, self._entries[key.decode()].encode())
-            self._temps.append(temp_path(index_path(self._prefix)))
-            fd = create_exclusive(self._temps[1])
-            try:
-                write_all(fd, table.finish())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            self._commit([(self._temps[0], data_path(self._prefix)), (self._temps[1], index_path(self._prefix))])
+            renames = [(self._temps[0], data_path(self._prefix, 0, num_shards))]
+            if num_shards == 2:
+                renames.append((self._write_temp(data_path(self._prefix, 1, 2), b""), data_path(self._prefix, 1, 2)))
+            renames.append((self._write_temp(index_path(self._prefix), table.finish()), index_path(self._prefix)))
+            self._commit(renames)
         except BaseException:
             self.abort()
             raise
+        _remove_other_shards(self._prefix, num_shards)
+
+    def _write_temp(self, final: str, data: bytes) -> str:
+        self._temps.append(temp_path(final))
+        fd = create_exclusive(self._temps[-1])
+        try:
+            write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return self._temps[-1]
+
+
+def _index_num_shards(path: str) -> int | None:
+    """num_shards of the index at ``path``, or None if there is none (or it cannot be read)."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        fd, fid = files.open_file(path)
+        try:
+            pairs = read_table(lambda offset, n: streaming.read_exactly(fd, offset, n, path), fid.size)
+        finally:
+            os.close(fd)
+        return BundleHeader.decode(pairs[0][1]).num_shards if pairs and pairs[0][0] == b"" else None
+    except (errors.OpError, TableError, ProtoError):
+        return None
+
+
+def _remove_other_shards(prefix: str, num_shards: int) -> None:
+    """Removes data files of ``prefix`` that the index just written does not name (best effort)."""
+    keep = {data_path(prefix, k, num_shards) for k in range(num_shards)}
+    for path in glob.glob(glob.escape(prefix) + ".data-?????-of-?????"):
+        if path not in keep:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
 
 
 def _data_loss(path: str, msg: str) -> errors.OpError:
@@ -193,45 +246,63 @@ def _data_loss(path: str, msg: str) -> errors.OpError:
 class BundleReader(streaming.TensorReader):
     """Reads a TF V2 checkpoint (``prefix.index`` + data shards), validated up front.
 
+    The index and every data file are opened together; if the index was replaced meanwhile
+    (a writer overwriting the prefix), they are opened again, so a reader sees one whole
+    checkpoint. Tensors of a dtype graphvar lacks are listed and raise UnimplementedError only
+    when read.
+
     Raises:
       NotFoundError: the index or a data file is missing.
       DataLossError: any damage in the index (footer, block CRCs, entries) or an entry that
         points outside its data file; the message names the file and tensor.
       UnimplementedError: a big-endian bundle.
+      FailedPreconditionError: the index or a data file is a directory, FIFO or device.
     """
 
-    def __init__(self, prefix: str) -> None:
-        super().__init__(prefix)
+    def __init__(self, prefix: str, hold_files: bool = False) -> None:
+        super().__init__(prefix, hold_files)
         self._prefix = prefix
-        self._sizes: dict[str, int] = {}
         try:
-            self._load(index_path(prefix))
+            for _ in range(_OPEN_ATTEMPTS):
+                if self._load(index_path(prefix)):
+                    return
+            raise errors.AbortedError(None, None, f"{index_path(prefix)} kept being replaced while it was opened")
         except BaseException:
             self.close()
             raise
 
-    def _load(self, path: str) -> None:
-        fd, size = streaming.open_file(path)
+    def _load(self, path: str) -> bool:
+        """Validates the index and opens its data files; False if the index was replaced meanwhile."""
+        self.close()
+        self._closed, self._infos, self._files = False, {}, {}
+        fd, fid = files.open_file(path)
         try:
-            data = streaming.read_exactly(fd, 0, size, path)
-        finally:
-            os.close(fd)
-        try:
-            pairs = read_table(data)
+            pairs = read_table(lambda offset, n: streaming.read_exactly(fd, offset, n, path), fid.size)
         except TableError as e:
             raise _data_loss(path, str(e)) from e
+        finally:
+            os.close(fd)
         if not pairs or pairs[0][0] != b"":
             raise _data_loss(path, "missing bundle header (key '')")
         num_shards = self._check_header(path, pairs[0][1])
+        entries = []
         for key, value in pairs[1:]:
-            if key.startswith(b"\0"):
-                continue  # per-slice keys of partitioned variables
             try:
-                name = key.decode()
-                entry = BundleEntry.decode(value)
+                entries.append((key, key.decode(), BundleEntry.decode(value)))
             except (UnicodeDecodeError, ProtoError) as e:
-                raise _data_loss(path, f"bad entry for key {key!r}: {e}") from e
-            self._infos[name] = self._check_entry(path, name, entry, num_shards)
+                if _slice_key_name(key) is None:
+                    raise _data_loss(path, f"bad entry for key {key!r}: {e}") from e
+        partitioned = {name.encode() for _, name, e in entries if e.num_slices}
+        try:
+            for key, name, entry in entries:
+                if _slice_key_name(key) in partitioned:
+                    continue  # one slice of a partitioned variable, listed under the variable's own key
+                self._infos[name] = self._check_entry(path, name, entry, num_shards)
+        except errors.NotFoundError:
+            if _same_file(path, fid):
+                raise
+            return False  # a writer replaced the checkpoint and removed the old data file
+        return _same_file(path, fid)
 
     def _check_header(self, path: str, value: bytes) -> int:
         try:
@@ -248,9 +319,10 @@ class BundleReader(streaming.TensorReader):
 
     def _shard(self, shard_id: int, num_shards: int) -> tuple[str, int]:
         path = data_path(self._prefix, shard_id, num_shards)
-        if path not in self._fds:
-            self._fds[path], self._sizes[path] = streaming.open_file(path)
-        return path, self._sizes[path]
+        if path not in self._files:
+            fd, fid = files.open_file(path)
+            self._track(path, fd, fid)
+        return path, self._files[path].size
 
     def _check_entry(self, path: str, name: str, e: BundleEntry, num_shards: int) -> streaming.TensorInfo:
         where = f"tensor {name}"
@@ -260,6 +332,8 @@ class BundleReader(streaming.TensorReader):
             raise _data_loss(path, f"{where} has invalid shape {list(e.shape[:10])} (rank {len(e.shape)})")
         dtype = _READABLE_CODES.get(e.dtype)
         unreadable = _LISTABLE_CODES.get(e.dtype)
+        if unreadable is None and e.dtype in _ODD_DTYPES:
+            unreadable = f"dtype {_ODD_DTYPES[e.dtype].name} is not supported by graphvar"
         if e.num_slices:
             unreadable = "partitioned (sliced) variables are not supported"
         if dtype is None and unreadable is None:
@@ -275,7 +349,7 @@ class BundleReader(streaming.TensorReader):
                 raise _data_loss(path, f"{where} has size {e.size} but {dtype.name} {list(e.shape)} needs more or less")
         return streaming.TensorInfo(
             name,
-            dtype or dtypes.as_dtype(e.dtype),
+            dtype or _ODD_DTYPES.get(e.dtype) or dtypes.as_dtype(e.dtype),
             e.shape,
             data,
             e.offset,
@@ -283,3 +357,36 @@ class BundleReader(streaming.TensorReader):
             crc_mod.unmask(e.crc32c),
             unreadable,
         )
+
+
+def _same_file(path: str, fid: files.FileId) -> bool:
+    try:
+        return files.FileId.of(os.stat(path)) == fid
+    except OSError:
+        return False
+
+
+def _slice_key_name(key: bytes) -> bytes | None:
+    """The variable name in a per-slice key (TF's EncodeTensorNameSlice: OrderedCode number 0,
+    then the name with 0x00 -> 00 ff and 0xff -> ff 00, ended by 00 01), or None if ``key`` is not one."""
+    if not key.startswith(b"\0"):
+        return None
+    out, i = bytearray(), 1
+    while i + 1 < len(key):
+        b, nxt = key[i], key[i + 1]
+        if b == 0x00:
+            if nxt == 0x01:
+                return bytes(out)
+            if nxt != 0xFF:
+                return None
+            out.append(0x00)
+            i += 2
+        elif b == 0xFF:
+            if nxt != 0x00:
+                return None
+            out.append(0xFF)
+            i += 2
+        else:
+            out.append(b)
+            i += 1
+    return None

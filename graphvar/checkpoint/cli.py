@@ -44,7 +44,7 @@ def inspect_main(argv: list[str]) -> int:
             for name in reader.keys():
                 info = reader.info(name)
                 total += info.size
-                print(f"{name}\t{info.dtype.name}\t{list(info.shape)}\t{_human(info.size)}")
+                print(f"{printable(name)}\t{info.dtype.name}\t{list(info.shape)}\t{_human(info.size)}")
                 if args.all:
                     _print_value(name, reader.get_tensor(name))
             print(f"# {len(reader.keys())} tensors, {_human(total)}")
@@ -54,8 +54,16 @@ def inspect_main(argv: list[str]) -> int:
     return 0
 
 
+def printable(name: str) -> str:
+    """``name`` with control and other non-printable characters (and backslashes) escaped, so a
+    hostile tensor name cannot move the cursor, rewrite the terminal or fake extra lines."""
+    if name.isprintable() and "\\" not in name:
+        return name
+    return "".join(c if c.isprintable() and c != "\\" else c.encode("unicode_escape").decode("ascii") for c in name)
+
+
 def _print_value(name: str, value: np.ndarray) -> None:
-    print(f"tensor_name:  {name}")
+    print(f"tensor_name:  {printable(name)}")
     with np.printoptions(threshold=sys.maxsize if value.size <= 10000 else 1000):
         print(value)
 

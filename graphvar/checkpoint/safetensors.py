@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from graphvar import dtypes, errors
-from graphvar.checkpoint import streaming
+from graphvar.checkpoint import files, streaming
 from graphvar.checkpoint.bundle import _AtomicTensorWriter, writable_dtype
 
 __all__ = ["SafetensorsReader", "SafetensorsWriter", "safetensors_path", "is_safetensors_file"]
@@ -34,7 +34,11 @@ _CODES = {
     "U64": dtypes.uint64, "I64": dtypes.int64, "F64": dtypes.float64, "C64": dtypes.complex64,
 }  # fmt: skip
 _NAMES = {d: code for code, d in _CODES.items()}
-_KNOWN_UNSUPPORTED = {"BF16", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2"}
+# dtypes of the format that graphvar has no NumPy dtype for: listed, refused only when read.
+_ODD = {code: dtypes.DType(code.lower(), None, -1) for code in ("BF16", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4",
+                                                                 "F6_E2M3", "F6_E3M2")}  # fmt: skip
+_ODD["BF16"] = dtypes.bfloat16
+_ODD_BITS = {"BF16": 16, "F8_E4M3": 8, "F8_E5M2": 8, "F8_E8M0": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6}
 MAX_HEADER = 100_000_000  # the reference implementation's limit
 
 
@@ -44,14 +48,18 @@ def safetensors_path(prefix: str) -> str:
 
 
 def is_safetensors_file(path: str) -> bool:
-    """Sniffs ``path``: a plausible header length followed by ``{``."""
+    """Sniffs ``path``: a regular file with a plausible header length followed by ``{``."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(9)
-            size = os.fstat(f.fileno()).st_size
+        fd, fid = files.open_file(path)
+    except errors.OpError:
+        return False
+    try:
+        head = os.pread(fd, 9, 0)
     except OSError:
         return False
-    return len(head) == 9 and head[8:9] == b"{" and struct.unpack("<Q", head[:8])[0] <= size - 8
+    finally:
+        os.close(fd)
+    return len(head) == 9 and head[8:9] == b"{" and struct.unpack("<Q", head[:8])[0] <= fid.size - 8
 
 
 class SafetensorsWriter(_AtomicTensorWriter):
@@ -174,17 +182,18 @@ class SafetensorsReader(streaming.TensorReader):
         offsets that overlap, leave holes or run past the end of the file.
     """
 
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
+    def __init__(self, path: str, hold_files: bool = False) -> None:
+        super().__init__(path, hold_files)
         self._path = path
         self._metadata: dict[str, str] = {}
-        fd, size = streaming.open_file(path)
-        self._fds[path] = fd
+        fd, fid = files.open_file(path)
         try:
-            self._load(fd, size)
+            self._load(fd, fid.size)
         except BaseException:
+            os.close(fd)
             self.close()
             raise
+        self._track(path, fd, fid)
 
     def metadata(self) -> dict[str, str]:
         return dict(self._metadata)
@@ -225,10 +234,8 @@ class SafetensorsReader(streaming.TensorReader):
             spec["shape"],
             spec["data_offsets"],
         )
-        if dtype is None and spec["dtype"] in _KNOWN_UNSUPPORTED:
-            raise errors.UnimplementedError(None, None, f"{self._path}: tensor {name} has dtype {spec['dtype']}, "
-                                            "which graphvar cannot read (no NumPy dtype)")  # fmt: skip
-        if dtype is None:
+        odd = _ODD.get(spec["dtype"]) if dtype is None and isinstance(spec["dtype"], str) else None
+        if dtype is None and odd is None:
             raise self._bad(f"tensor {name} has unsupported dtype {spec['dtype']!r}")
         if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
             raise self._bad(f"tensor {name} has invalid shape {shape!r}")
@@ -237,9 +244,12 @@ class SafetensorsReader(streaming.TensorReader):
         begin, end = offsets
         if not 0 <= begin <= end <= data_len:
             raise self._bad(f"tensor {name} data_offsets {offsets} run outside the {data_len}-byte data buffer")
-        if streaming.checked_num_bytes(shape, dtype.size, data_len) != end - begin:
-            raise self._bad(f"tensor {name} spans {end - begin} bytes but {dtype.name} {shape} needs more or less")
+        bits = dtype.size * 8 if dtype is not None else _ODD_BITS[spec["dtype"]]
+        nbits = streaming.checked_num_bytes(shape, bits, data_len * 8)
+        if nbits is None or (nbits + 7) // 8 != end - begin:
+            raise self._bad(f"tensor {name} spans {end - begin} bytes but {spec['dtype']} {shape} needs more or less")
+        unreadable = None if dtype is not None else f"dtype {spec['dtype']} has no NumPy dtype in graphvar"
         self._infos[name] = streaming.TensorInfo(
-            name, dtype, tuple(shape), self._path, data_start + begin, end - begin, None
+            name, dtype or odd, tuple(shape), self._path, data_start + begin, end - begin, None, unreadable
         )
         return begin, end, name

@@ -6,13 +6,14 @@ once they reach 256 KiB, each block followed by a compression byte and a masked 
 index separators shortened as LevelDB's bytewise comparator does, an empty metaindex block,
 and a 48-byte footer ending in the magic number 0xdb4775248b80fb57.
 
-The reader takes the whole file as bytes (an index holds metadata only) and checks every
-length, offset and CRC before using it; it raises :class:`TableError` on any damage.
+The reader reads the footer first, then only the blocks it names, and checks every length,
+offset and CRC before using it; it raises :class:`TableError` on any damage.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 from graphvar.checkpoint import crc
 from graphvar.checkpoint.proto import ProtoError, decode_varint, encode_varint
@@ -23,6 +24,8 @@ BLOCK_TRAILER_SIZE = 5
 BLOCK_SIZE = 256 * 1024
 RESTART_INTERVAL = 16
 NO_COMPRESSION, SNAPPY_COMPRESSION = 0, 1
+MAX_BLOCK = 16 << 20  # blocks are cut at 256 KiB; only one huge entry could exceed that
+Reader = Callable[[int, int], bytes]
 
 
 class TableError(ValueError):
@@ -134,21 +137,23 @@ class TableBuilder:
         return bytes(self._out + footer)
 
 
-def _read_block(data: bytes, handle: bytes, what: str) -> bytes:
+def _read_block(read: Reader, size: int, handle: bytes, what: str) -> bytes:
     try:
         offset, pos = decode_varint(handle, 0)
-        size, pos = decode_varint(handle, pos)
+        length, pos = decode_varint(handle, pos)
     except ProtoError as e:
         raise TableError(f"bad block handle for {what}: {e}") from e
-    limit = len(data) - FOOTER_SIZE
-    if offset > limit or size > limit - offset or BLOCK_TRAILER_SIZE > limit - offset - size:
-        raise TableError(f"{what} block [{offset}, +{size}] runs past the end of the table ({len(data)} bytes)")
-    end = offset + size
-    kind = data[end]
-    (stored,) = struct.unpack_from("<I", data, end + 1)
-    if crc.mask(crc.value(data[offset : end + 1])) != stored:
+    limit = size - FOOTER_SIZE
+    if offset > limit or length > limit - offset or BLOCK_TRAILER_SIZE > limit - offset - length:
+        raise TableError(f"{what} block [{offset}, +{length}] runs past the end of the table ({size} bytes)")
+    if length > MAX_BLOCK:
+        raise TableError(f"{what} block [{offset}, +{length}] is larger than the {MAX_BLOCK}-byte limit")
+    data = read(offset, length + BLOCK_TRAILER_SIZE)
+    kind = data[length]
+    (stored,) = struct.unpack_from("<I", data, length + 1)
+    if crc.mask(crc.value(data[: length + 1])) != stored:
         raise TableError(f"block checksum mismatch in {what} block at offset {offset}")
-    raw = data[offset:end]
+    raw = data[:length]
     if kind == SNAPPY_COMPRESSION:
         return snappy_decompress(raw)
     if kind != NO_COMPRESSION:
@@ -180,16 +185,26 @@ def _block_entries(block: bytes, what: str) -> list[tuple[bytes, bytes]]:
     return entries
 
 
-def read_table(data: bytes) -> list[tuple[bytes, bytes]]:
-    """Parses a whole table; returns its (key, value) pairs in order.
+def read_table(read: Reader | bytes, size: int | None = None) -> list[tuple[bytes, bytes]]:
+    """Parses a table; returns its (key, value) pairs in order.
+
+    Args:
+      read: ``read(offset, n) -> bytes`` of the table file (or the whole table as bytes).
+      size: the file's size (needed with a callable).
+
+    The footer is read first, then only the blocks its handles name, each bounded by the file
+    size and MAX_BLOCK, so a huge or hostile file costs a few small reads before it is refused.
 
     Raises:
-      TableError: bad footer magic, a block out of range, a checksum mismatch, a malformed
-        entry, or keys out of order.
+      TableError: bad footer magic, a block out of range or too large, a checksum mismatch, a
+        malformed entry, or keys out of order.
     """
-    if len(data) < FOOTER_SIZE:
-        raise TableError(f"file is too short to be an sstable ({len(data)} bytes)")
-    footer = data[-FOOTER_SIZE:]
+    if isinstance(read, (bytes, bytearray, memoryview)):
+        whole = bytes(read)
+        read, size = (lambda offset, n: whole[offset : offset + n]), len(whole)
+    if size < FOOTER_SIZE:
+        raise TableError(f"file is too short to be an sstable ({size} bytes)")
+    footer = read(size - FOOTER_SIZE, FOOTER_SIZE)
     if struct.unpack_from("<Q", footer, 40)[0] != MAGIC:
         raise TableError("not an sstable (bad magic number)")
     try:
@@ -197,14 +212,15 @@ def read_table(data: bytes) -> list[tuple[bytes, bytes]]:
         _, pos = decode_varint(footer, pos, 40)
     except ProtoError as e:
         raise TableError(f"bad metaindex handle in footer: {e}") from e
-    _block_entries(_read_block(data, footer[:pos], "metaindex"), "metaindex")  # unused, but must be intact
-    index = _block_entries(_read_block(data, footer[pos:40], "index"), "index")
+    _block_entries(_read_block(read, size, footer[:pos], "metaindex"), "metaindex")  # unused, but must be intact
+    index = _block_entries(_read_block(read, size, footer[pos:40], "index"), "index")
     out: list[tuple[bytes, bytes]] = []
     for n, (_, handle) in enumerate(index):
-        out += _block_entries(_read_block(data, handle, f"data #{n}"), f"data #{n}")
-    for a, b in zip(out, out[1:], strict=False):
-        if a[0] >= b[0]:
-            raise TableError(f"table keys out of order: {b[0]!r} after {a[0]!r}")
+        start = len(out)
+        out += _block_entries(_read_block(read, size, handle, f"data #{n}"), f"data #{n}")
+        for i in range(max(start, 1), len(out)):  # per block, so a block named twice is refused at once
+            if out[i - 1][0] >= out[i][0]:
+                raise TableError(f"table keys out of order: {out[i][0]!r} after {out[i - 1][0]!r}")
     return out
 
 

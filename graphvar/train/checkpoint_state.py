@@ -18,8 +18,11 @@ import logging
 import os
 import re
 
+from graphvar import errors
+from graphvar.checkpoint import files
 from graphvar.checkpoint.atomic import atomic_write_bytes
 from graphvar.checkpoint.safetensors import is_safetensors_file
+from graphvar.checkpoint.streaming import read_exactly
 
 __all__ = [
     "CheckpointState",
@@ -30,6 +33,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+_MAX_STATE_BYTES = 64 << 20  # a state file holds a few paths; refuse a huge (or sparse) one unread
 _STRING_FIELDS = ("model_checkpoint_path", "all_model_checkpoint_paths")
 _FLOAT_FIELDS = ("all_model_checkpoint_timestamps", "last_preserved_timestamp")
 _TOKEN = re.compile(
@@ -86,19 +90,40 @@ class CheckpointState:
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
-    out, pos = [], 0
+    """The tokens of ``text``; adjacent strings are joined (as protobuf's text format does), in
+    time linear in the text."""
+    out: list[tuple[str, str]] = []
+    pending: list[str] = []  # bodies of adjacent string literals, joined when the run ends
+    quote = '"'
+    pos = 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
             raise ParseError(f"unexpected character {text[pos]!r} at {pos}")
         pos = m.end()
-        if m.lastgroup is not None:
-            kind, value = m.lastgroup, m.group(m.lastgroup)
-            if kind == "str" and out and out[-1][0] == "str":  # adjacent strings concatenate
-                out[-1] = ("str", out[-1][1][:-1] + value[1:])  # both quoted alike after the join below
-                continue
-            out.append((kind, value))
+        if m.lastgroup is None:
+            continue
+        kind, value = m.lastgroup, m.group(m.lastgroup)
+        if kind == "str":
+            if not pending:
+                quote = value[0]
+            pending.append(_requote(value, quote))
+            continue
+        if pending:
+            out.append(("str", quote + "".join(pending) + quote))
+            pending = []
+        out.append((kind, value))
+    if pending:
+        out.append(("str", quote + "".join(pending) + quote))
     return out
+
+
+def _requote(literal: str, quote: str) -> str:
+    """The body of a string literal, escaped for a literal delimited by ``quote``."""
+    body = literal[1:-1]
+    if literal[0] == quote:
+        return body
+    return re.sub(r"\\.|" + re.escape(quote), lambda m: "\\" + quote if m.group() == quote else m.group(), body)
 
 
 def _quote(s: str) -> str:
@@ -116,32 +141,25 @@ def _quote(s: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+_ESCAPE = re.compile(rb"\\(?:([0-7]{1,3})|[xX]([0-9a-fA-F]{1,2})|(.)|\Z)", re.S)
+
+
+def _unescape(m: re.Match) -> bytes:
+    if m.group(1):
+        return bytes([int(m.group(1), 8) & 0xFF])
+    if m.group(2):
+        return bytes([int(m.group(2), 16)])
+    c = m.group(3)
+    if c is not None and chr(c[0]) in _ESCAPES:
+        return bytes([_ESCAPES[chr(c[0])]])
+    raise ParseError(f"bad escape {m.group()!r}")
+
+
 def _unquote(raw: str) -> str:
-    body, out, i = raw[1:-1], bytearray(), 0
-    while i < len(body):
-        c = body[i]
-        if c != "\\":
-            out += c.encode("utf-8")
-            i += 1
-            continue
-        nxt = body[i + 1] if i + 1 < len(body) else ""
-        if nxt in _ESCAPES:
-            out.append(_ESCAPES[nxt])
-            i += 2
-        elif nxt in "01234567" and nxt:
-            m = re.match(r"[0-7]{1,3}", body[i + 1 :])
-            out.append(int(m.group(), 8) & 0xFF)
-            i += 1 + m.end()
-        elif nxt in "xX" and nxt and re.match(r"[0-9a-fA-F]{1,2}", body[i + 2 :]):
-            m = re.match(r"[0-9a-fA-F]{1,2}", body[i + 2 :])
-            out.append(int(m.group(), 16))
-            i += 2 + m.end()
-        else:
-            raise ParseError(f"bad escape in {raw}")
     try:
-        return out.decode("utf-8")
+        return _ESCAPE.sub(_unescape, raw[1:-1].encode("utf-8")).decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ParseError(f"string is not UTF-8: {raw}") from e
+        raise ParseError(f"string is not UTF-8: {raw[:80]}") from e
 
 
 def _state_path(checkpoint_dir: str, latest_filename: str | None) -> str:
@@ -158,12 +176,11 @@ def get_checkpoint_state(checkpoint_dir: str, latest_filename: str | None = None
       ValueError: the file parses but names no model_checkpoint_path.
     """
     path = _state_path(checkpoint_dir, latest_filename)
-    try:
-        with open(path, "rb") as f:
-            text = f.read().decode("utf-8")
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return None
-    except (OSError, UnicodeDecodeError) as e:
+    try:
+        text = _read_state_file(path)
+    except (errors.OpError, UnicodeDecodeError) as e:
         _log.warning("%s: %s: Checkpoint ignored", path, e)
         return None
     try:
@@ -176,6 +193,20 @@ def get_checkpoint_state(checkpoint_dir: str, latest_filename: str | None = None
     state.model_checkpoint_path = _absolute(checkpoint_dir, state.model_checkpoint_path)
     state.all_model_checkpoint_paths = [_absolute(checkpoint_dir, p) for p in state.all_model_checkpoint_paths]
     return state
+
+
+def _read_state_file(path: str) -> str:
+    """The state file's text: opened without blocking (a FIFO cannot hang), a regular file only,
+    at most _MAX_STATE_BYTES."""
+    fd, fid = files.open_file(path)
+    try:
+        if fid.size > _MAX_STATE_BYTES:
+            raise errors.ResourceExhaustedError(
+                None, None, f"{path}: {fid.size} bytes is too large for a checkpoint state file"
+            )
+        return read_exactly(fd, 0, fid.size, path).decode("utf-8")
+    finally:
+        os.close(fd)
 
 
 def _absolute(directory: str, path: str) -> str:

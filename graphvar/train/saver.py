@@ -23,7 +23,7 @@ import numpy as np
 
 from graphvar import checkpoint
 from graphvar.framework import ops
-from graphvar.train import saver_io
+from graphvar.train import checkpoint_files, saver_io
 from graphvar.train.checkpoint_state import update_checkpoint_state
 from graphvar.variables import Variable, global_variables
 
@@ -115,7 +115,7 @@ class Saver:
           save_path: the checkpoint prefix, e.g. "/tmp/model.ckpt".
           global_step: an int, or a Variable / Tensor evaluated in ``sess``, appended as "-N".
           latest_filename: the state file's name in the prefix's directory (default "checkpoint").
-          meta_graph_suffix: the suffix of meta graph files deleted with old checkpoints.
+          meta_graph_suffix: accepted; graphvar writes no meta graph, so rotation deletes none.
           write_meta_graph, strip_default_attrs, save_debug_info: accepted; graphvar writes no
             ``.meta`` file (meta graphs are not supported).
           write_state: update the state file and delete checkpoints beyond max_to_keep.
@@ -152,7 +152,7 @@ class Saver:
                 self._record_last_checkpoint(prefix)
                 update_checkpoint_state(parent or ".", prefix, self.last_checkpoints, latest_filename,
                                         save_relative_paths=self._save_relative_paths)  # fmt: skip
-                self._maybe_delete_old_checkpoints(meta_graph_suffix)
+                self._maybe_delete_old_checkpoints(parent or ".")
         return prefix
 
     def _checkpoint_prefix(self, sess: Any, save_path: str, global_step: Any) -> str:
@@ -218,12 +218,13 @@ class Saver:
         self._last_checkpoints = [(str(path), float(stamp)) for path, stamp in last_checkpoints_with_time]
 
     def recover_last_checkpoints(self, checkpoint_paths: list[str]) -> None:
-        """Adopts the checkpoints of ``checkpoint_paths`` that still exist, with their files' mtimes.
+        """Adopts the checkpoints of ``checkpoint_paths`` that exist in this Saver's format, with their
+        files' mtimes (rotation later deletes them only if they are in the directory it saves into).
 
         Example:
           >>> saver.recover_last_checkpoints(tf.train.get_checkpoint_state(d).all_model_checkpoint_paths)
         """
-        found = [(p, saver_io.checkpoint_mtime(p)) for p in checkpoint_paths]
+        found = [(p, checkpoint_files.checkpoint_mtime(p, self._format)) for p in checkpoint_paths]
         self.set_last_checkpoints_with_time([(p, t) for p, t in found if t is not None])
 
     def _record_last_checkpoint(self, prefix: str) -> None:
@@ -234,13 +235,13 @@ class Saver:
         while len(self._last_checkpoints) > self._max_to_keep:
             self._checkpoints_to_be_deleted.append(self._last_checkpoints.pop(0))
 
-    def _maybe_delete_old_checkpoints(self, meta_graph_suffix: str) -> None:
+    def _maybe_delete_old_checkpoints(self, directory: str) -> None:
         while self._checkpoints_to_be_deleted:
             path, stamp = self._checkpoints_to_be_deleted.pop(0)
             if stamp > self._next_checkpoint_time:  # one per keep_checkpoint_every_n_hours is kept
                 self._next_checkpoint_time += self._keep_every_s
                 continue
-            saver_io.delete_checkpoint(path, meta_graph_suffix)
+            checkpoint_files.delete_checkpoint(path, self._format, directory)
 
     # ---- unsupported TF API ----
     def as_saver_def(self) -> Any:

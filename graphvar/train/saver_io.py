@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import glob
 import logging
-import os
 import sys
 from typing import Any, TextIO
 
@@ -130,21 +128,82 @@ def _write_slot(writer: Any, key: str, slot: VarSlot, spec: tuple | None) -> Non
 
 # ---- restore ----
 def restore_tensors(sess: Any, entries: list[Entry], path: str, reshape: bool = False, progress: bool = False) -> None:
-    """Validates the checkpoint at ``path`` against every entry, then streams each tensor in.
+    """Restores every entry from the checkpoint at ``path``, all or nothing.
+
+    The files stay open for the whole call, so a concurrent rename cannot change what is read.
+    Every key, dtype and shape is checked first; then every tensor that goes into an existing
+    buffer has its bytes read and CRC-checked (through a small buffer); tensors that need a new
+    buffer are read into it and kept aside; only then are existing buffers overwritten and the
+    new ones installed. Extra memory: a few I/O chunks (plus, for a variable whose buffer
+    cannot be reused, its old buffer until the end).
 
     Raises:
       NotFoundError: keys missing from the checkpoint (all of them, with close matches).
-      InvalidArgumentError: dtype or shape mismatches (all of them); nothing was changed.
-      DataLossError: a tensor failed its checksum; that variable is left uninitialized.
+      InvalidArgumentError: dtype or shape mismatches (all of them).
+      DataLossError: a tensor failed its checksum or its file is short.
+      OpError: an I/O error (EIO: UnknownError) or no memory (ResourceExhaustedError).
+      In every case no variable was changed, except after an I/O error in the final pass over
+      bytes that had just been verified (a failing disk): see the message.
     """
-    with open_reader(path) as reader:
+    with open_reader(path, hold_files=True) as reader:
         shapes = _validate(reader, entries, path, reshape)
+        slots = [sess._variable_slot(e.variable) for e in entries]
+        in_place = [_reusable(s.value, t, e.dtype.np) for e, s, (_, t) in zip(entries, slots, shapes)]
         bar = Progress("Restoring", sum(reader.info(e.key).size for e in entries), progress)
-        for entry, (ckpt_shape, target_shape) in zip(entries, shapes):
-            slot = sess._variable_slot(entry.variable)
-            _restore_slot(reader, entry, slot, ckpt_shape, target_shape)
-            bar.advance(reader.info(entry.key).size, entry.key)
+        for entry, reuse in zip(entries, in_place):
+            if reuse:
+                _guarded(entry, path, reader.verify, entry.key)
+        fresh = {}
+        for i, (entry, slot, (ckpt_shape, target)) in enumerate(zip(entries, slots, shapes)):
+            if not in_place[i]:
+                fresh[i] = _guarded(entry, path, _read_tensor, reader, entry.key, None, slot.backend, ckpt_shape,
+                                    target, entry.dtype.np)  # fmt: skip
+                bar.advance(reader.info(entry.key).size, entry.key)
+        done: list[str] = []
+        for i, (entry, slot, (ckpt_shape, target)) in enumerate(zip(entries, slots, shapes)):
+            if in_place[i]:
+                _overwrite(reader, entry, slot, ckpt_shape, target, path, done)
+                bar.advance(reader.info(entry.key).size, entry.key)
+        for i, buf in fresh.items():
+            with slots[i].lock:
+                slots[i].value = buf
         bar.close()
+
+
+def _guarded(entry: Entry, path: str, fn: Any, *args: Any) -> Any:
+    """Calls ``fn``; an error says which variable failed and that no variable was changed."""
+    try:
+        return fn(*args)
+    except errors.OpError as e:
+        raise type(e)(
+            None, None, f"{e.message}; restoring variable {entry.op.name} from {path} failed (no variable was changed)"
+        ) from e
+    except MemoryError as e:
+        raise errors.ResourceExhaustedError(
+            None, None, f"OOM allocating {entry.dtype.name} {list(entry.shape.as_list() or [])} to restore variable "
+            f"{entry.op.name} (key {entry.key}) from {path} (no variable was changed)"
+        ) from e  # fmt: skip
+
+
+def _overwrite(reader: TensorReader, entry: Entry, slot: VarSlot, ckpt_shape: tuple, target: tuple, path: str,
+               done: list[str]) -> None:  # fmt: skip
+    """Reads verified bytes into the variable's own buffer; on failure (a disk error between
+    the two reads) the torn variable is left uninitialized and the message lists what changed."""
+    with slot.lock:
+        buf = slot.value if _reusable(slot.value, target, entry.dtype.np) else None
+        try:
+            slot.value = _read_tensor(reader, entry.key, buf, slot.backend, ckpt_shape, target, entry.dtype.np)
+        except errors.OpError as e:
+            slot.value = None
+            changed = ", ".join(done) or "none"
+            raise type(e)(
+                None, None, f"{e.message}; the bytes had passed verification: variable {entry.op.name} is left "
+                f"uninitialized, variables already restored from {path}: {changed}"
+            ) from e  # fmt: skip
+        except BaseException:
+            slot.value = None
+            raise
+    done.append(entry.op.name)
 
 
 def _validate(reader: TensorReader, entries: list[Entry], path: str, reshape: bool) -> list[tuple[tuple, tuple]]:
@@ -170,11 +229,24 @@ def _validate(reader: TensorReader, entries: list[Entry], path: str, reshape: bo
     return shapes
 
 
+_MAX_HINTED_KEYS = 20  # "did you mean" for the first few missing keys; the rest are only listed
+_MAX_CANDIDATES = 200
+
+
 def _missing_message(missing: list[str], keys: list[str], path: str) -> str:
+    """Lists every missing key; close matches for at most _MAX_HINTED_KEYS of them, each compared
+    with at most _MAX_CANDIDATES keys (those with the same last name component), so the message
+    costs O(keys + missing) however many keys miss (e.g. a whole model under another scope)."""
+    by_base: dict[str, list[str]] = {}
+    for k in keys:
+        by_base.setdefault(k.rsplit("/", 1)[-1], []).append(k)
     lines = []
-    for key in missing:
-        close = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
-        hint = f" (did you mean: {', '.join(close)}?)" if close else ""
+    for n, key in enumerate(missing):
+        hint = ""
+        if n < _MAX_HINTED_KEYS:
+            candidates = by_base.get(key.rsplit("/", 1)[-1]) or (keys if len(keys) <= _MAX_CANDIDATES else [])
+            close = difflib.get_close_matches(key, candidates[:_MAX_CANDIDATES], n=3, cutoff=0.6)
+            hint = f" (did you mean: {', '.join(close)}?)" if close else ""
         lines.append(f"Key {key} not found in checkpoint{hint}")
     head = f"Restoring from checkpoint {path} failed: {len(missing)} key(s) not found (no variable was changed)"
     return head + ":\n  " + "\n  ".join(lines)
@@ -199,23 +271,6 @@ def _target_shape(e: Entry, dtype: dtypes.DType, shape: tuple, reshape: bool) ->
     )
 
 
-def _restore_slot(reader: TensorReader, entry: Entry, slot: VarSlot, ckpt_shape: tuple, target_shape: tuple) -> None:
-    with slot.lock:
-        buf = slot.value
-        if not _reusable(buf, target_shape, entry.dtype.np):
-            slot.value = buf = None  # let the old buffer go before the new one is allocated
-        try:
-            slot.value = _read_tensor(reader, entry.key, buf, slot.backend, ckpt_shape, target_shape, entry.dtype.np)
-        except errors.DataLossError as e:
-            slot.value = None
-            raise errors.DataLossError(
-                None, None, f"{e.message}; variable {entry.op.name} is left uninitialized"
-            ) from e
-        except BaseException:
-            slot.value = None
-            raise
-
-
 def _reusable(buf: Any, shape: tuple, dtype: np.dtype) -> bool:
     # every variable buffer is one the Session allocated (writable); shape, dtype and layout decide
     return buf is not None and tuple(buf.shape) == shape and buf.dtype == dtype and bool(buf.flags.c_contiguous)
@@ -229,28 +284,3 @@ def _read_tensor(
         buf = backend.empty(target_shape, dtype)
     backend.restore_from(reader, key, buf.reshape(ckpt_shape))  # a view: buf is C-contiguous
     return buf
-
-
-# ---- files of a checkpoint ----
-def delete_checkpoint(prefix: str, meta_graph_suffix: str = "meta") -> None:
-    """Removes a checkpoint's files, the index first so it never looks half there; errors are logged."""
-    paths = [prefix + ".index"]
-    paths += sorted(glob.glob(glob.escape(prefix) + ".data-?????-of-?????"))
-    paths += [prefix + ".safetensors", f"{prefix}.{meta_graph_suffix}"]
-    for path in paths:
-        try:
-            os.remove(path)
-        except FileNotFoundError:
-            pass
-        except OSError as e:
-            log.warning("Ignoring: could not delete %s: %s", path, e)
-
-
-def checkpoint_mtime(prefix: str) -> float | None:
-    """The modification time of a checkpoint (its index or safetensors file), or None if it is absent."""
-    for path in (prefix + ".index", prefix + ".safetensors"):
-        try:
-            return os.path.getmtime(path)
-        except OSError:
-            continue
-    return None

@@ -188,8 +188,10 @@ def test_bit_flips_in_bundle_index(tmp_path, originals, model, data):
     files = {**originals["bundle"], ".index": bytes(damaged)}
     result = _check_reader(tmp_path, files)
     padding = range(len(index) - FOOTER_SIZE + 4, len(index) - 8)  # the footer's zero padding is unchecked
-    if any(bit // 8 not in padding for bit in flips):
-        assert isinstance(result, errors.DataLossError), flips
+    if any(bit // 8 not in padding for bit in flips) and not isinstance(result, errors.DataLossError):
+        # only a benign flip may pass: the continuation bit of the footer's last handle byte, which
+        # turns "0e 00" into the overlong varint "8e 00" of the same value (TF's decoder accepts it too)
+        assert _same(result, VALUES), flips
     _check_restore(tmp_path, files, model)
 
 

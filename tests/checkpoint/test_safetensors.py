@@ -140,8 +140,24 @@ def test_truncated_data_is_data_loss(tmp_path):
             SafetensorsReader(path)
 
 
-def test_bf16_is_unimplemented_not_corrupt(tmp_path):
+def test_one_odd_dtype_is_listed_and_refused_only_when_read(tmp_path):
+    """A BF16 / F8 tensor does not sink the file: the others read, it raises when asked for."""
     path = str(tmp_path / "bf.safetensors")
-    _write(path, {"a": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4)
-    with pytest.raises(errors.UnimplementedError, match="BF16"):
+    header = {
+        "a": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]},
+        "b": {"dtype": "F8_E4M3", "shape": [4], "data_offsets": [4, 8]},
+        "c": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]},
+    }
+    _write(path, header, b"\0" * 8 + np.float32(2.5).tobytes())
+    with SafetensorsReader(path) as r:
+        assert r.keys() == ["a", "b", "c"]
+        assert r.dtype("a").name == "bfloat16" and r.dtype("b").name == "f8_e4m3"
+        assert r.get_tensor("c")[0] == 2.5
+        with pytest.raises(errors.UnimplementedError, match="tensor a .*BF16"):
+            r.get_tensor("a")
+        with pytest.raises(errors.UnimplementedError, match="F8_E4M3"):
+            r.get_tensor("b")
+    bad = {"a": {"dtype": "BF16", "shape": [3], "data_offsets": [0, 4]}}  # sizes are still checked
+    _write(path, bad, b"\0" * 4)
+    with pytest.raises(errors.DataLossError, match="tensor a spans"):
         SafetensorsReader(path)
