@@ -112,3 +112,17 @@ def test_tensorflow_reads_a_graphvar_event_file(tmp_path):
         assert values[0][:2] == ["avg", mine.value[0].simple_value]
         h = mine.value[1].histo
         assert values[1][2] == [h.min, h.max, h.num, h.sum, h.sum_squares, list(h.bucket_limit), list(h.bucket)]
+
+
+def test_events_of_an_unclosed_writer_survive_a_normal_exit(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import graphvar as tf, sys\n"
+        "w = tf.summary.FileWriter(sys.argv[1], flush_secs=3600)\n"
+        "w.add_summary(tf.Summary(value=[tf.Summary.Value(tag='a', simple_value=1.0)]), 7)\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, cwd=root, timeout=120)
+    assert [(e.step, e.WhichOneof("what")) for e in _events(tmp_path)] == [(0, "file_version"), (7, "summary")]
