@@ -167,6 +167,41 @@ def _time_once(b: Bench, n: int) -> float:
             gc.enable()
 
 
+def pin_blas_threads(n: int) -> tuple[str, Callable[[], Any]]:
+    """Sets this process's OpenBLAS thread count (NumPy's BLAS); returns (what was done, an undo).
+
+    In-process, so graphvar and its references are still timed interleaved in one process.
+    Uses threadpoolctl when installed, else OpenBLAS's own setter found in /proc/self/maps.
+    """
+    import ctypes
+    import functools
+    import os
+
+    try:
+        import threadpoolctl
+
+        limits = threadpoolctl.threadpool_limits(n, user_api="blas")
+        return f"threadpoolctl {n} thread(s)", limits.restore_original_limits
+    except ImportError:
+        pass
+    try:
+        with open("/proc/self/maps") as f:
+            libs = sorted({line.split()[-1] for line in f if "openblas" in line.lower() and ".so" in line})
+    except OSError:
+        libs = []
+    for path in libs:
+        lib = ctypes.CDLL(path)
+        for prefix in ("scipy_openblas_", "openblas_"):
+            for suffix in ("64_", ""):
+                setter, getter = f"{prefix}set_num_threads{suffix}", f"{prefix}get_num_threads{suffix}"
+                if hasattr(lib, setter) and hasattr(lib, getter):
+                    before = getattr(lib, getter)()
+                    getattr(lib, setter)(ctypes.c_int(n))
+                    undo = functools.partial(getattr(lib, setter), ctypes.c_int(before))
+                    return f"{os.path.basename(path)} {n} thread(s)", undo
+    return "not pinned (no OpenBLAS found)", lambda: None
+
+
 # ---- references ----
 _tf_cache: dict[str, Any] = {}
 

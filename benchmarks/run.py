@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import cases_conv, cases_gpu, cases_growth, cases_random, cases_saver, cases_session
+from benchmarks import cases_conv, cases_gpu, cases_growth, cases_random, cases_saver, cases_session, cases_train
 from benchmarks.harness import Row
 from benchmarks.report import format_table, machine_info, markdown_table
 
@@ -33,6 +33,7 @@ CASES: dict[str, Callable[[Any], list[Row]]] = {
     **cases_growth.CASES,
     **cases_gpu.CASES,
     **cases_conv.CASES,
+    **cases_train.CASES,
 }
 
 # name: (smoke, quick, full)

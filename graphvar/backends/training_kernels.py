@@ -11,6 +11,7 @@ in-place ufuncs with ``out=`` keep the temporaries to at most two per update.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,14 +29,27 @@ def locked_buffers(step: Any, slots: list[VarSlot]) -> Iterator[list[Any]]:
     Raises:
       FailedPreconditionError: a variable or slot is uninitialized (naming it and the op).
     """
-    with contextlib.ExitStack() as stack:
-        for s in sorted({id(s): s for s in slots}.values(), key=lambda s: s.name):
-            stack.enter_context(s.lock)
+    locks = [s.lock for s in sorted({id(s): s for s in slots}.values(), key=_slot_name)]
+    held = 0
+    try:
+        for lock in locks:
+            lock.acquire()
+            held += 1
         yield [s.read(step.op.name) for s in slots]
+    finally:
+        for lock in reversed(locks[:held]):
+            lock.release()
+
+
+def _slot_name(s: VarSlot) -> str:
+    return s.name
 
 
 def check_update_shapes(step: Any, slots: list[VarSlot], bufs: list[Any], grad: Any) -> None:
     """The slots and the gradient must have the variable's shape (TF's InvalidArgumentError)."""
+    shape = bufs[0].shape
+    if grad.shape == shape and all(b.shape == shape for b in bufs):
+        return
     names = [n for i, n in enumerate(APPLY_INPUTS[step.op.type]) if i in ref_positions(step.op.type)]
     var = bufs[0]
     for name, s, b in zip(names[1:], slots[1:], bufs[1:]):
@@ -55,6 +69,8 @@ def check_update_shapes(step: Any, slots: list[VarSlot], bufs: list[Any], grad: 
 
 def scalar(step: Any, name: str, x: Any, dtype: Any) -> Any:
     """A hyperparameter input as a scalar of the variable's dtype; InvalidArgumentError if not a scalar."""
+    if type(x) is np.ndarray and x.ndim == 0 and x.dtype == dtype:
+        return x[()]  # the same value as dtype.type(x.item()), without the round trip through a Python float
     if getattr(x, "ndim", 0) != 0:
         raise errors.InvalidArgumentError(None, step.op, f"{step.op.name}: {name} is not a scalar: {list(x.shape)}")
     return dtype.type(x.item() if hasattr(x, "item") else x)
@@ -66,13 +82,20 @@ def adam_lr(lr: Any, beta1_power: Any, beta2_power: Any) -> Any:
     return lr * np.sqrt(one - beta2_power) / (one - beta1_power)
 
 
+@functools.cache
+def _apply_layout(op_type: str) -> tuple[tuple[int, ...], int, tuple[tuple[int, str], ...]]:
+    """(ref positions, gradient position, (position, name) of each scalar hyperparameter) of an Apply* op."""
+    refs, grad_at = ref_positions(op_type), grad_position(op_type)
+    hyper = tuple((i, n) for i, n in enumerate(APPLY_INPUTS[op_type]) if i not in refs and i != grad_at)
+    return refs, grad_at, hyper
+
+
 def make_training_kernels(xp: Any) -> dict[str, Any]:
     """The table op type -> kernel of the Apply* ops for array module `xp`."""
 
     def apply_op(update: Any) -> Any:
         def kernel(step: Any, args: list, ctx: Any) -> VarSlot:
-            op_type = step.op.type
-            names, refs, grad_at = APPLY_INPUTS[op_type], ref_positions(op_type), grad_position(op_type)
+            refs, grad_at, hyper = _apply_layout(step.op.type)
             slots = [args[i] for i in refs]
             with locked_buffers(step, slots) as bufs:
                 grad = xp.asarray(args[grad_at])
@@ -88,9 +111,8 @@ def make_training_kernels(xp: Any) -> dict[str, Any]:
                     for i, b in zip(refs, bufs):
                         values[i] = b if b.ndim else b.reshape(1)
                     values[grad_at] = grad if grad.ndim else grad.reshape(1)
-                    for i, n in enumerate(names):
-                        if i not in refs and i != grad_at:
-                            values[i] = scalar(step, n, args[i], dt)
+                    for i, n in hyper:
+                        values[i] = scalar(step, n, args[i], dt)
                     with _numpy_errstate(xp):  # NaN / inf from bad inputs propagate silently, as in TF
                         update(step, *values)
             return slots[0]
@@ -133,10 +155,10 @@ def make_training_kernels(xp: Any) -> dict[str, Any]:
             # var -= ((g * (1 - beta1) + beta1 * m) * lr_t) / (v.sqrt() + epsilon)
             xp.multiply(g, one - b1, out=t)
             t += xp.multiply(m, b1)
+            t *= lr_t
         else:
             # var -= (m * lr_t) / (v.sqrt() + epsilon)
-            xp.copyto(t, m)
-        t *= lr_t
+            xp.multiply(m, lr_t, out=t)
         d = xp.sqrt(v)
         d += eps
         t /= d
@@ -214,7 +236,6 @@ def make_training_kernels(xp: Any) -> dict[str, Any]:
         "DenseFromSlices": dense_from_slices,
         "Floor": lambda step, args, ctx: xp.floor(args[0]),
         "Ceil": lambda step, args, ctx: xp.ceil(args[0]),
-        "SelectV2": lambda step, args, ctx: xp.asarray(xp.where(args[0], args[1], args[2])),
     }
 
 

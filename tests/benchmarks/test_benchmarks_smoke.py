@@ -65,3 +65,18 @@ def test_memory_goal_is_absolute():
               goals=[Goal(None, "<=", 64, "≤ 64 MiB")])  # fmt: skip
     assert row.goals[0].check(row) is True
     assert row.ratio("tf") is None
+
+
+def test_train_case_runs_without_tensorflow(tmp_path):
+    out = tmp_path / "results.json"
+    cmd = [sys.executable, "-m", "benchmarks", "--smoke", "--graphvar-only", "--json", str(out),
+           "--tmpdir", str(tmp_path), "--only", "train"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["case"] for r in rows] == ["train"] * 4
+    steps, overhead = rows[0], rows[1]
+    assert isinstance(steps["graphvar"], dict) and steps["refs"]["tf"].startswith("skipped")
+    assert steps["goals"] == [{"text": "≥ 1.5× TF's steps/s", "met": None}]
+    assert isinstance(overhead["graphvar"], dict) and "MatMul" in overhead["note"]
