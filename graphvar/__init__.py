@@ -110,12 +110,16 @@ from graphvar.ops.init_ops import (
     glorot_normal_initializer,
     glorot_uniform_initializer,
     ones_initializer,
+    orthogonal_initializer,
     random_normal_initializer,
     random_uniform_initializer,
     truncated_normal_initializer,
+    uniform_unit_scaling_initializer,
     variance_scaling_initializer,
     zeros_initializer,
 )
+from graphvar.ops.linalg_ops import matrix_diag_part, qr
+from graphvar.ops.sparse_ops import sparse_to_dense
 from graphvar.ops.random_ops import random_normal, random_uniform, truncated_normal
 from graphvar.ops.shape_ops import argmax, argmin, concat, expand_dims, rank, shape, size, squeeze, stack, transpose
 from graphvar.ops.array_ops_extra import (
@@ -187,6 +191,8 @@ from graphvar.variables import (
 from graphvar import compat  # noqa: E402  (tf.compat.v1 is this module)
 from graphvar import app, flags, gfile  # noqa: E402  (tf.app.run, tf.app.flags / tf.flags, tf.gfile)
 from graphvar import tf_logging as logging  # noqa: E402
+from graphvar import initializers  # noqa: E402  (tf.initializers)
+from graphvar.initializers import tables_initializer  # noqa: E402
 from graphvar import nn  # noqa: E402  (after the ops it re-exports)
 from graphvar import layers  # noqa: E402  (tf.layers)
 from graphvar import losses  # noqa: E402  (tf.losses)

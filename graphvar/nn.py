@@ -30,7 +30,12 @@ from graphvar.ops.nn_ops import (  # noqa: E402,F401
     sparse_softmax_cross_entropy_with_logits,
     top_k,
 )
-from graphvar.ops.sampling_ops import log_uniform_candidate_sampler  # noqa: E402,F401
+from graphvar.ops.nn_sampled import nce_loss, sampled_softmax_loss  # noqa: E402,F401
+from graphvar.ops.sampling_ops import (  # noqa: E402,F401
+    compute_accidental_hits,
+    log_uniform_candidate_sampler,
+    uniform_candidate_sampler,
+)
 
 _NN_EXPORTS = [
     "batch_normalization", "bias_add", "clip_by_norm", "dropout", "elu", "embedding_lookup", "in_top_k", "l2_loss",
@@ -38,6 +43,7 @@ _NN_EXPORTS = [
     "selu", "sigmoid_cross_entropy_with_logits", "softmax_cross_entropy_with_logits",
     "softmax_cross_entropy_with_logits_v2", "softplus", "softsign", "sparse_softmax_cross_entropy_with_logits",
     "top_k", "weighted_cross_entropy_with_logits",
+    "compute_accidental_hits", "nce_loss", "sampled_softmax_loss", "uniform_candidate_sampler",
 ]  # fmt: skip
 
 __all__ = ["relu", "sigmoid", "softmax", "tanh"]

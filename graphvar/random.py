@@ -425,6 +425,7 @@ _PUBLIC = {
     "truncated_normal": ("graphvar.ops.random_ops", "truncated_normal"),
     "set_random_seed": ("graphvar.framework.random_seed", "set_random_seed"),
     "log_uniform_candidate_sampler": ("graphvar.ops.sampling_ops", "log_uniform_candidate_sampler"),
+    "uniform_candidate_sampler": ("graphvar.ops.sampling_ops", "uniform_candidate_sampler"),
 }
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 import graphvar as tf
+from graphvar.ops.gradients_impl import to_dense
 
 
 def numeric_gradient(f: Callable[[list[np.ndarray]], float], values: list[np.ndarray], k: int, h: float) -> np.ndarray:
@@ -53,7 +54,7 @@ def check_gradients(
             y_value = sess.run(y, dict(zip(phs, values)))
             w_value = rng.uniform(0.5, 1.5, size=np.shape(y_value))
             feed = {**dict(zip(phs, values)), w: w_value}
-            fetch = [g for g in grads if g is not None]
+            fetch = [to_dense(g) for g in grads if g is not None]  # a gather's IndexedSlices, summed into rows
             got = iter(sess.run(fetch, feed))
             analytic = [next(got) if g is not None else None for g in grads]
 

@@ -11,6 +11,8 @@ import math
 from typing import Any
 
 from graphvar import errors
+from graphvar.backends.linalg_kernels import linalg_kernels
+from graphvar.backends.sampling_kernels import host_sampling_kernels, sparse_kernels
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -144,6 +146,8 @@ def nn_kernels(xp: Any) -> dict[str, Any]:
         "InTopKV2": in_top_k,
         **array_kernels(xp),
         **math_kernels(xp),
+        **sparse_kernels(xp),
+        **linalg_kernels(xp),
     }
 
 
@@ -276,7 +280,7 @@ def math_kernels(xp: Any) -> dict[str, Any]:
 
 
 def host_random_kernels() -> dict[str, Any]:
-    """Multinomial, RandomShuffle, LogUniformCandidateSampler: uniforms from the shared Philox stream."""
+    """Multinomial, RandomShuffle and the candidate samplers: uniforms from the shared Philox stream."""
     import numpy as np
 
     from graphvar import random as rnd
@@ -302,40 +306,8 @@ def host_random_kernels() -> dict[str, Any]:
         u, _ = uniforms(step, ctx, (x.shape[0],))
         return np.ascontiguousarray(x[np.argsort(u, kind="stable")])
 
-    def log_uniform_sampler(step: Any, args: list, ctx: Any) -> tuple:
-        a = step.attrs
-        n, range_max = a["num_sampled"], a["range_max"]
-        log_range = np.log1p(float(range_max))
-
-        def draw(u: Any) -> Any:
-            return np.minimum((np.exp(u * log_range)).astype(np.int64) - 1, range_max - 1)
-
-        def prob(c: Any) -> Any:
-            c = c.astype(np.float64)
-            return np.log((c + 2.0) / (c + 1.0)) / log_range
-
-        u, stream = uniforms(step, ctx, (n,))
-        if not a["unique"]:
-            sampled = draw(u)
-            expect = lambda c: prob(c) * n  # noqa: E731
-        else:
-            seen: dict[int, None] = {}
-            tries, base = 0, 0
-            while len(seen) < n:
-                for c in draw(u).tolist():
-                    tries += 1
-                    seen.setdefault(c)
-                    if len(seen) == n:
-                        break
-                base += u.size
-                u, _ = uniforms(step, ctx, (n,), base=base, run=stream)
-            sampled = np.asarray(list(seen), np.int64)
-            expect = lambda c: -np.expm1(tries * np.log1p(-prob(c)))  # noqa: E731
-        true_classes = np.asarray(args[0])
-        return sampled, expect(true_classes).astype(np.float32), expect(sampled).astype(np.float32)
-
     return {
         "Multinomial": multinomial,
         "RandomShuffle": shuffle,
-        "LogUniformCandidateSampler": log_uniform_sampler,
+        **host_sampling_kernels(),
     }

@@ -176,6 +176,9 @@ def _backprop(graph: ops.Graph, between: set, pending: dict, to_ops: list, grads
                 ready.append(src)
 
 
+_SPARSE_PASS_THROUGH = frozenset({"Identity"})  # rules that hand an IndexedSlices on (a variable's read)
+
+
 def _call_rule(graph: ops.Graph, op: ops.Operation, out_grads: list, colocate: bool) -> list:
     rule = get_gradient_function(op)  # LookupError names the op when there is no rule
     if rule is None:
@@ -185,6 +188,8 @@ def _call_rule(graph: ops.Graph, op: ops.Operation, out_grads: list, colocate: b
         for t, g in zip(op._outputs, out_grads)
     ]
     with graph.name_scope(op.name + "_grad"), graph.device(op.device if colocate else ""):
+        if op.type not in _SPARSE_PASS_THROUGH:  # the other rules see a gather's IndexedSlices dense, as in TF
+            out_grads = [to_dense(g) for g in out_grads]
         result = rule(op, *out_grads)
     result = list(result) if isinstance(result, (list, tuple)) else [result]
     if len(result) != len(op._inputs):
@@ -220,6 +225,18 @@ def to_dense(g: Any) -> ops.Tensor:
         raise ValueError(f"Cannot convert {g!r} to a dense tensor: its dense_shape is unknown")
     rows = g.dense_shape[0]
     return gradient_ops.unsorted_segment_sum(g.values, g.indices, array_ops.cast(rows, g.indices.dtype))
+
+
+def _indexed_slices_to_tensor(value: IndexedSlices, dtype: Any = None, name: str | None = None,
+                              as_ref: bool = False) -> ops.Tensor:  # fmt: skip
+    """As TF: an op given an IndexedSlices (a rule of an op above a gather, e.g. a sharded lookup) sees it dense."""
+    if dtype is not None and dtypes.as_dtype(dtype) != value.dtype:
+        raise ValueError(f"Tensor conversion requested dtype {dtypes.as_dtype(dtype).name} for IndexedSlices with "
+                         f"dtype {value.dtype.name}")  # fmt: skip
+    return to_dense(value)
+
+
+ops.register_tensor_conversion_function(IndexedSlices, _indexed_slices_to_tensor)
 
 
 def hessians(ys: Any, xs: Any, name: str = "hessians", colocate_gradients_with_ops: bool = False,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from graphvar import dtypes
 from graphvar.ops import array_ops, random_ops
 
@@ -87,15 +89,15 @@ class VarianceScaling(Initializer):
             raise ValueError(f"Invalid `mode` argument: {mode!r}")
         if distribution not in ("normal", "truncated_normal", "untruncated_normal", "uniform"):
             raise ValueError(f"Invalid `distribution` argument: {distribution!r}")
-        super().__init__(dtype)
+        super().__init__(_float_dtype(dtype))
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
 
     def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Any:
-        dims = [int(d) for d in shape]
+        dims = _dims(shape)
         fan_in, fan_out = _fans(dims)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, n)
-        dtype = self._dtype(dtype)
+        dtype = _float_dtype(self._dtype(dtype))
         if self.distribution == "uniform":
             limit = math.sqrt(3.0 * scale)
             return random_ops.random_uniform(dims, -limit, limit, dtype, seed=self.seed)
@@ -114,12 +116,117 @@ def _fans(shape: list[int]) -> tuple[float, float]:
     return float(shape[-2] * receptive), float(shape[-1] * receptive)
 
 
-def glorot_uniform_initializer(seed: int | None = None, dtype: Any = dtypes.float32) -> VarianceScaling:
-    return VarianceScaling(1.0, "fan_avg", "uniform", seed, dtype)
+def _float_dtype(dtype: Any) -> dtypes.DType:
+    dtype = dtypes.as_dtype(dtype)
+    if not dtype.is_floating:
+        raise ValueError(f"Expected floating point type, got {dtype.name}.")
+    return dtype
 
 
-def glorot_normal_initializer(seed: int | None = None, dtype: Any = dtypes.float32) -> VarianceScaling:
-    return VarianceScaling(1.0, "fan_avg", "truncated_normal", seed, dtype)
+def _dims(shape: Any) -> list[int]:
+    dims = shape.as_list() if hasattr(shape, "as_list") else list(shape)
+    if None in dims:
+        raise ValueError(f"An initializer needs a fully defined shape, got {dims}")
+    return [int(d) for d in dims]
+
+
+class GlorotUniform(VarianceScaling):
+    """Uniform in [-limit, limit], limit = sqrt(6 / (fan_in + fan_out)) (Xavier)."""
+
+    def __init__(self, seed: int | None = None, dtype: Any = dtypes.float32) -> None:
+        super().__init__(1.0, "fan_avg", "uniform", seed, dtype)
+
+    def get_config(self) -> dict:
+        return {"seed": self.seed, "dtype": self.dtype.name}
+
+
+class GlorotNormal(VarianceScaling):
+    """Truncated normal with stddev sqrt(2 / (fan_in + fan_out)) (before truncation's correction)."""
+
+    def __init__(self, seed: int | None = None, dtype: Any = dtypes.float32) -> None:
+        super().__init__(1.0, "fan_avg", "truncated_normal", seed, dtype)
+
+    def get_config(self) -> dict:
+        return {"seed": self.seed, "dtype": self.dtype.name}
+
+
+class UniformUnitScaling(Initializer):
+    """Uniform in [-m, m], m = factor * sqrt(3 / input_size), input_size the product of all but the last dim."""
+
+    def __init__(self, factor: float = 1.0, seed: int | None = None, dtype: Any = dtypes.float32) -> None:
+        super().__init__(_float_dtype(dtype))
+        self.factor, self.seed = factor, seed
+
+    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Any:
+        dims = _dims(shape)
+        input_size = max(float(math.prod(dims[:-1])), 1.0)
+        max_val = math.sqrt(3 / input_size) * self.factor
+        return random_ops.random_uniform(dims, -max_val, max_val, self._dtype(dtype), seed=self.seed)
+
+
+class Orthogonal(Initializer):
+    """gain * Q of the QR decomposition of a normal [rows, cols] matrix (rows: all but the last dim), signs fixed by R."""
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None, dtype: Any = dtypes.float32) -> None:
+        super().__init__(_float_dtype(dtype))
+        self.gain, self.seed = gain, seed
+
+    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Any:
+        from graphvar.ops import linalg_ops, math_ops, shape_ops
+
+        dims, dtype = _dims(shape), _float_dtype(self._dtype(dtype))
+        if len(dims) < 2:
+            raise ValueError(f"The tensor to initialize must be at least two-dimensional. Received shape={dims}")
+        num_rows, num_cols = math.prod(dims[:-1]), dims[-1]
+        flat_shape = (num_cols, num_rows) if num_rows < num_cols else (num_rows, num_cols)
+        a = random_ops.random_normal(list(flat_shape), dtype=dtype, seed=self.seed)
+        q, r = linalg_ops.qr(a, full_matrices=False)
+        q *= math_ops.sign(linalg_ops.matrix_diag_part(r))  # Q uniform over the orthogonal group
+        if num_rows < num_cols:
+            q = shape_ops.transpose(q)
+        return self.gain * array_ops.reshape(q, dims)
+
+
+class Identity(Initializer):
+    """gain * the identity matrix (2-D shapes only; a non-square one gets ones on its main diagonal)."""
+
+    def __init__(self, gain: float = 1.0, dtype: Any = dtypes.float32) -> None:
+        super().__init__(_float_dtype(dtype))
+        self.gain = gain
+
+    def __call__(self, shape: Any, dtype: Any = None, partition_info: Any = None) -> Any:
+        dims = _dims(shape)
+        if len(dims) != 2:
+            raise ValueError("Identity matrix initializer can only be used for 2D matrices.")
+        dtype = _float_dtype(self._dtype(dtype))
+        eye = array_ops.constant(np.eye(*dims, dtype=dtype.np))
+        return self.gain * eye
+
+
+def he_normal(seed: int | None = None) -> VarianceScaling:
+    """Truncated normal, stddev sqrt(2 / fan_in) (before truncation's correction)."""
+    return VarianceScaling(2.0, "fan_in", "truncated_normal", seed)
+
+
+def he_uniform(seed: int | None = None) -> VarianceScaling:
+    """Uniform in [-limit, limit], limit = sqrt(6 / fan_in)."""
+    return VarianceScaling(2.0, "fan_in", "uniform", seed)
+
+
+def lecun_normal(seed: int | None = None) -> VarianceScaling:
+    """Truncated normal, stddev sqrt(1 / fan_in) (before truncation's correction)."""
+    return VarianceScaling(1.0, "fan_in", "truncated_normal", seed)
+
+
+def lecun_uniform(seed: int | None = None) -> VarianceScaling:
+    """Uniform in [-limit, limit], limit = sqrt(3 / fan_in)."""
+    return VarianceScaling(1.0, "fan_in", "uniform", seed)
+
+
+glorot_uniform_initializer = GlorotUniform
+glorot_normal_initializer = GlorotNormal
+uniform_unit_scaling_initializer = UniformUnitScaling
+orthogonal_initializer = Orthogonal
 
 
 zeros_initializer = Zeros

@@ -1,5 +1,6 @@
-"""A word2vec-style skip-gram model: tf.nn.embedding_lookup (sparse IndexedSlices gradients applied
-by the optimizer), a softmax over the vocabulary, a Saver round trip."""
+"""Word2vec-style skip-gram models: tf.nn.embedding_lookup (sparse IndexedSlices gradients applied
+by the optimizer) with a softmax over the vocabulary, and TF's word2vec_basic.py graph with
+tf.nn.nce_loss; each with a Saver round trip."""
 
 import numpy as np
 
@@ -45,3 +46,57 @@ def test_skip_gram_learns_and_restores(tmp_path):
         saver.restore(sess, path)
         np.testing.assert_array_equal(sess.run(similarity), sim)
         assert sess.run(loss, feed) == last
+
+
+def test_nce_skip_gram_as_word2vec_basic(tmp_path):
+    """TF's word2vec_basic.py graph: embeddings, nce_weights / nce_biases, tf.nn.nce_loss with the default
+    (seeded) log-uniform sampler, SGD on the sparse gradients, cosine similarity of validation words."""
+    centers, contexts = make_pairs()
+    batch_size, num_sampled = 128, 8
+    tf.set_random_seed(3)
+    train_inputs = tf.placeholder(tf.int32, shape=[batch_size])
+    train_labels = tf.placeholder(tf.int32, shape=[batch_size, 1])
+    valid_dataset = tf.constant([0, 7, 21], dtype=tf.int32)
+    with tf.name_scope("embeddings"):
+        embeddings = tf.Variable(tf.random_uniform([VOCAB, DIM], -1.0, 1.0))
+        embed = tf.nn.embedding_lookup(embeddings, train_inputs)
+    with tf.name_scope("weights"):
+        nce_weights = tf.Variable(tf.truncated_normal([VOCAB, DIM], stddev=1.0 / np.sqrt(DIM)))
+    with tf.name_scope("biases"):
+        nce_biases = tf.Variable(tf.zeros([VOCAB]))
+    with tf.name_scope("loss"):
+        loss = tf.reduce_mean(
+            tf.nn.nce_loss(
+                weights=nce_weights,
+                biases=nce_biases,
+                labels=train_labels,
+                inputs=embed,
+                num_sampled=num_sampled,
+                num_classes=VOCAB,
+            )  # fmt: skip
+        )
+    optimizer = tf.train.GradientDescentOptimizer(1.0).minimize(loss)
+    assert all(isinstance(g, tf.IndexedSlices) for g in tf.gradients(loss, [embeddings, nce_weights]))
+    norm = tf.sqrt(tf.reduce_sum(tf.square(embeddings), 1, keepdims=True))
+    normalized_embeddings = embeddings / norm
+    valid_embeddings = tf.nn.embedding_lookup(normalized_embeddings, valid_dataset)
+    similarity = tf.matmul(valid_embeddings, normalized_embeddings, transpose_b=True)
+    saver = tf.train.Saver()
+    losses = []
+    with tf.Session() as sess:
+        tf.global_variables_initializer().run()
+        for step in range(300):
+            start = (step * batch_size) % (len(centers) - batch_size)
+            feed = {train_inputs: centers[start : start + batch_size],
+                    train_labels: contexts[start : start + batch_size, None]}  # fmt: skip
+            _, loss_val = sess.run([optimizer, loss], feed_dict=feed)
+            losses.append(loss_val)
+        sim = similarity.eval()
+        path = saver.save(sess, str(tmp_path / "model.ckpt"))
+    assert np.mean(losses[-30:]) < 0.6 * np.mean(losses[:30])
+    # words with the same contexts end up close: 7 shares 6 and 8 with 5 and 9
+    nearest = (-sim[1]).argsort()[1:4]
+    assert {5, 9} <= set(nearest.tolist())
+    with tf.Session() as sess:
+        saver.restore(sess, path)
+        np.testing.assert_array_equal(sess.run(similarity), sim)
