@@ -61,7 +61,8 @@ def fetch_none(value: Any) -> None:
 
 
 def fetch_fed(value: Any) -> Any:
-    return value
+    """A fetched feed (a host array from feed_converter): 0-d as a NumPy scalar, a string as bytes (b'x'), as TF."""
+    return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
 
 
 def fetch_ref(slot: VarSlot) -> Any:

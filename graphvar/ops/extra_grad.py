@@ -9,8 +9,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from graphvar.framework import ops
 from graphvar.framework.gradient_registry import NotDifferentiable, RegisterGradient
 from graphvar.framework.indexed_slices import IndexedSlices
@@ -52,16 +50,21 @@ def _gather_grad(op: ops.Operation, grad: ops.Tensor) -> list:
 
 @RegisterGradient("GatherNd")
 def _gather_nd_grad(op: ops.Operation, grad: ops.Tensor) -> list:
+    """As TF: rows of params for [N, 1] indices (an IndexedSlices), else grad summed at each indexed position."""
     params, indices = op.inputs
-    p = _static_dims(params, op.name)
-    depth = _static_dims(indices, op.name)[-1]
-    strides = [int(np.prod(p[i + 1 : depth], dtype=np.int64)) for i in range(depth)]
-    lin = math_ops.reduce_sum(indices * array_ops.constant(np.asarray(strides, indices.dtype.np)), -1)
-    rest = p[depth:]
-    values = array_ops.reshape(grad, [-1] + rest)
-    total = int(np.prod(p[:depth], dtype=np.int64))
+    depth = indices.shape.as_list()[-1] if indices.shape.ndims is not None else None
+    if depth is None:
+        raise ValueError(f"the gradient of {op.name!r} (GatherNd) needs indices.shape[-1] known, got {indices.shape}")
+    ref_shape = shape_tensor(params)
+    if indices.shape.ndims == 2 and depth == 1:
+        return [IndexedSlices(grad, shape_ops.squeeze(indices, [-1]), ref_shape), None]
+    # linear position of each index in params' first `depth` dimensions
+    strides = shape_ops.stack([math_ops.reduce_prod(ref_shape[i + 1 : depth]) for i in range(depth)])
+    lin = math_ops.reduce_sum(indices * array_ops.cast(strides, indices.dtype), -1)
+    values = array_ops.reshape(grad, shape_ops.concat([[-1], ref_shape[depth:]], 0))
+    total = array_ops.cast(math_ops.reduce_prod(ref_shape[:depth]), indices.dtype)
     dense = gradient_ops.unsorted_segment_sum(values, array_ops.reshape(lin, [-1]), total)
-    return [array_ops.reshape(dense, p), None]
+    return [array_ops.reshape(dense, ref_shape), None]
 
 
 def _pad_pairs(op: ops.Operation) -> tuple:

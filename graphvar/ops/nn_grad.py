@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from graphvar.backends.nn_kernels import SELU_ALPHA, SELU_SCALE
 from graphvar.framework import ops
 from graphvar.framework.gradient_registry import NotDifferentiable, RegisterGradient
@@ -87,18 +85,18 @@ def _sparse_xent_grad(op: ops.Operation, grad_loss: ops.Tensor, grad_grad: Any) 
 
 @RegisterGradient("TopKV2")
 def _top_k_grad(op: ops.Operation, grad: ops.Tensor, grad_indices: Any) -> list:
-    """The values' gradient scattered back to the positions they came from."""
+    """The values' gradient scattered back to the positions they came from (shapes known at run time only)."""
+    from graphvar.ops.array_ops_extra import cumsum
+
     x, indices = op.inputs[0], op.outputs[1]
-    dims = x.shape.as_list()
-    k = op.outputs[0].shape.as_list()[-1]
-    if x.shape.ndims is None or None in dims or k is None:
-        raise ValueError(f"TopKV2 gradient of {op.name!r} needs static shapes, got {x.shape} and k={k}")
-    n = dims[-1]
-    rows = int(np.prod(dims[:-1], dtype=np.int64))
-    offsets = array_ops.constant((np.arange(rows, dtype=np.int32) * n).reshape(-1, 1))
-    flat_idx = array_ops.reshape(array_ops.reshape(indices, [rows, k]) + offsets, [-1])
-    dense = gradient_ops.unsorted_segment_sum(array_ops.reshape(grad, [-1]), flat_idx, rows * n)
-    return [array_ops.reshape(dense, dims), None]
+    in_shape = shape_ops.shape(x)
+    ind_2d = array_ops.reshape(indices, [-1, shape_ops.shape(indices)[-1]])
+    # row r of the flattened input starts at r * n: an exclusive cumsum of ones down the rows
+    rows = cumsum(array_ops.ones_like(ind_2d[:, :1]), axis=0, exclusive=True)
+    flat_idx = array_ops.reshape(ind_2d + rows * in_shape[-1], [-1])
+    total = math_ops.reduce_prod(in_shape)
+    dense = gradient_ops.unsorted_segment_sum(array_ops.reshape(grad, [-1]), flat_idx, total)
+    return [array_ops.reshape(dense, in_shape), None]
 
 
 NotDifferentiable("InTopKV2")
