@@ -70,8 +70,11 @@ def build_model(tf: Any, learning_rate: float = 1e-3) -> dict:
     accuracy = tf.reduce_mean(tf.cast(tf.equal(predictions, labels), tf.float32))
     global_step = tf.train.get_or_create_global_step()
     train_op = tf.train.AdamOptimizer(learning_rate).minimize(loss, global_step=global_step)
+    tf.summary.scalar("train_loss", loss)
+    tf.summary.scalar("batch_accuracy", accuracy)
+    tf.summary.histogram("dense_1_kernel", tf.trainable_variables()[2])
     return {"x": x, "labels": labels, "loss": loss, "accuracy": accuracy, "predictions": predictions,
-            "train_op": train_op, "global_step": global_step}  # fmt: skip
+            "train_op": train_op, "global_step": global_step, "summaries": tf.summary.merge_all()}  # fmt: skip
 
 
 class Progress:
@@ -93,14 +96,22 @@ class Progress:
 
 
 def train(tf: Any, sess: Any, m: dict, data: tuple, steps: int, batch: int, saver: Any, prefix: str,
-          save_every: int, label: str) -> float:  # fmt: skip
+          save_every: int, label: str, writer: Any) -> float:  # fmt: skip
     (x_train, y_train), _ = data
-    rng = np.random.default_rng(int(sess.run(m["global_step"])))
+    start = int(sess.run(m["global_step"]))
+    rng = np.random.default_rng(start)
     progress, loss = Progress(steps, label), float("nan")
-    run_step = sess.make_callable([m["loss"], m["train_op"]], [m["x"], m["labels"]])
+    feeds = [m["x"], m["labels"]]
+    run_step = sess.make_callable([m["loss"], m["train_op"]], feeds)
+    run_logged = sess.make_callable([m["loss"], m["train_op"], m["summaries"]], feeds)
     for i in range(1, steps + 1):
         idx = rng.integers(0, len(x_train), batch)
-        loss = float(run_step(x_train[idx], y_train[idx])[0])
+        if i % 10 == 0:  # summaries every 10 steps (the step they describe: before this update)
+            value, _, summary = run_logged(x_train[idx], y_train[idx])
+            writer.add_summary(summary, start + i - 1)
+        else:
+            value, _ = run_step(x_train[idx], y_train[idx])
+        loss = float(value)
         if i % save_every == 0 or i == steps:
             saver.save(sess, prefix, global_step=m["global_step"])
         if i % 10 == 0 or i == steps:
@@ -120,12 +131,13 @@ def training_demo(tf: Any, steps: int, batch: int, out_dir: str, device: str | N
     data = make_dataset()
     prefix = os.path.join(out_dir, "model.ckpt")
     save_every = max(steps // 3, 1)
+    logdir = os.path.join(out_dir, "logs")
     with tf.Graph().as_default(), tf.device(device):
         m = build_model(tf)
         saver = tf.train.Saver(max_to_keep=3)
-        with tf.Session() as sess:
+        with tf.Session() as sess, tf.summary.FileWriter(logdir, sess.graph) as writer:
             sess.run(tf.global_variables_initializer())
-            train(tf, sess, m, data, steps, batch, saver, prefix, save_every, "train ")
+            train(tf, sess, m, data, steps, batch, saver, prefix, save_every, "train ", writer)
             acc, preds = evaluate(sess, m, data)
             step = int(sess.run(m["global_step"]))
     print(f"    test accuracy after {step} steps: {acc:.4f} (target >= {TARGET_ACCURACY:.2f})")
@@ -138,7 +150,7 @@ def training_demo(tf: Any, steps: int, batch: int, out_dir: str, device: str | N
     with tf.Graph().as_default(), tf.device(device):
         m = build_model(tf)
         saver = tf.train.Saver(max_to_keep=3)
-        with tf.Session() as sess:
+        with tf.Session() as sess, tf.summary.FileWriter(logdir) as writer:
             saver.restore(sess, latest)  # no initializer: every variable, Adam's slots included, comes from the file
             saver.recover_last_checkpoints(list(kept))  # keep rotating the files the first Saver wrote
             acc2, preds2 = evaluate(sess, m, data)
@@ -149,7 +161,7 @@ def training_demo(tf: Any, steps: int, batch: int, out_dir: str, device: str | N
             if restored_step != step or not np.array_equal(preds, preds2):
                 failures.append(f"restore changed the model: step {restored_step} vs {step}, accuracy {acc2} vs {acc}")
             more = max(steps // 3, 1)
-            train(tf, sess, m, data, more, batch, saver, prefix, save_every, "resume")
+            train(tf, sess, m, data, more, batch, saver, prefix, save_every, "resume", writer)
             acc3, _ = evaluate(sess, m, data)
             final_step = int(sess.run(m["global_step"]))
             print(f"    resumed to step {final_step}: test accuracy {acc3:.4f}")
@@ -195,9 +207,11 @@ def run(argv: list[str] | None = None, variables_part: Any = None) -> int:
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         failures = training_demo(tf, args.steps, args.batch, args.out, spec)
+        print(f"    TensorBoard: tensorboard --logdir {os.path.join(args.out, 'logs')}")
     else:
         with tempfile.TemporaryDirectory() as tmp:
             failures = training_demo(tf, args.steps, args.batch, tmp, spec)
+        print("    (checkpoints and TensorBoard logs were in a temporary directory: keep them with --out DIR)")
     for f in failures:
         print(f"CHECK FAILED: {f}")
     print("demo: all checks passed" if not failures else f"demo: {len(failures)} check(s) failed")

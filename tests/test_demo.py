@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 
+import graphvar as tf
 from graphvar import demo
 
 
@@ -29,6 +30,10 @@ def test_demo_trains_restores_and_resumes(tmp_path):
     assert "demo: all checks passed" in out.stdout
     assert "w2 == weights: True" in out.stdout
     assert "resumed to step 800" in out.stdout
+    assert f"tensorboard --logdir {tmp_path / 'logs'}" in out.stdout
+    events = [f for f in os.listdir(tmp_path / "logs") if f.startswith("events.out.tfevents.")]
+    steps = [e.step for f in events for e in tf.train.summary_iterator(str(tmp_path / "logs" / f)) if e.summary.value]
+    assert sorted(steps) == list(range(9, 800, 10))  # every 10th step, the resumed run continuing the first
     kept = sorted(f for f in os.listdir(tmp_path) if f.endswith(".index"))
     assert kept == ["model.ckpt-400.index", "model.ckpt-600.index", "model.ckpt-800.index"]  # max_to_keep=3
 
