@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from graphvar.backends.array_kernels import VarSlot
-from graphvar.backends.base import Backend
+from graphvar.backends.base import Backend, host_scalar
 from graphvar.framework.tensor import Tensor
 
 
@@ -62,7 +62,7 @@ def fetch_none(value: Any) -> None:
 
 def fetch_fed(value: Any) -> Any:
     """A fetched feed (a host array from feed_converter): 0-d as a NumPy scalar, a string as bytes (b'x'), as TF."""
-    return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
+    return host_scalar(value)
 
 
 def fetch_ref(slot: VarSlot) -> Any:

@@ -53,6 +53,21 @@ inline float __uint_as_float(unsigned int u) {
     return f;
 }
 
+// 16-byte vector copies (kernels/store.cuh): one ld/st.global.v4 on the GPU, memcpy here. The
+// global side must be 16-byte aligned, as the GPU requires (a misaligned vector access faults there):
+// trap here too, so the host tests catch it.
+inline void gv_check16(const void* global) {
+    if (reinterpret_cast<unsigned long long>(global) & 15ULL) __builtin_trap();
+}
+inline void gv_store16(void* __restrict dst, const void* __restrict src) {
+    gv_check16(dst);
+    std::memcpy(dst, src, 16);
+}
+inline void gv_load16(void* __restrict dst, const void* __restrict src) {
+    gv_check16(src);
+    std::memcpy(dst, src, 16);
+}
+
 template <class Kernel, class... Args>
 void gv_launch(unsigned int grid, unsigned int block, Kernel kernel, Args... args) {
     gridDim = {grid, 1, 1};

@@ -3,8 +3,8 @@
 // Every launch covers elements [base, base + n): out[j] is element base + j, so a variable can
 // be filled in chunks (out + base, n, base) and element i always gets the same value. 1-D grids
 // of any size; grid-stride loops with 64-bit indices; each thread computes one Philox block per
-// step and writes the 2..8 elements it feeds. Launch e.g. grid = min(ceil(n / 8 / 256), 4 * SMs),
-// block = 256. Names are extern "C" (no mangling): cupy.RawModule(code=..., options=("-I" +
+// step and writes the 2..8 elements it feeds (16-byte stores where aligned). Launch e.g.
+// grid = min(ceil(n / 8 / 256), resident blocks * SMs), block = 256 (cupy_backend.launch_shape). Names are extern "C" (no mangling): cupy.RawModule(code=..., options=("-I" +
 // kernel_dir, "--std=c++17")).get_function("uniform_f32"); on the host, gv_launch(...) from
 // host_shim.h. float16 buffers are passed as unsigned short* (IEEE half bits).
 //
@@ -21,6 +21,7 @@
 // key_lo / key_hi: low / high 64 bits of graphvar.random.philox_key(seed1, seed2); run: the op's
 // run index. Float16 minval/maxval/mean/stddev are the float32 values of the float16 parameters.
 #include "philox.cuh"
+#include "store.cuh"
 
 template <int PER, class T, class Gen>
 __device__ __forceinline__ void gv_for_groups(T* __restrict__ out, long long n, long long base, const Gen& gen) {
@@ -32,7 +33,7 @@ __device__ __forceinline__ void gv_for_groups(T* __restrict__ out, long long n, 
         gen(g, v);
         long long e0 = g * PER - base;
         if (e0 >= 0 && e0 + PER <= n) {
-            for (int k = 0; k < PER; ++k) out[e0 + k] = v[k];
+            gv_store_group<PER>(out + e0, v);  // a whole group: 16-byte stores where aligned
         } else {
             for (int k = 0; k < PER; ++k)
                 if (e0 + k >= 0 && e0 + k < n) out[e0 + k] = v[k];
@@ -164,12 +165,20 @@ struct gv_truncated_f64 {
 #define GV_STREAM_ARGS unsigned long long key_lo, unsigned long long key_hi, unsigned long long run
 #define GV_STREAM gv_stream{key_lo, key_hi, run}
 
-#define GV_FILL(NAME, T)                                                                        \
-    extern "C" __global__ void NAME(T* __restrict__ out, long long n, T value) {                \
-        long long stride = (long long)blockDim.x * gridDim.x;                                   \
-        for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) \
-            out[i] = value;                                                                     \
-    }
+// fill: 16 bytes (16 / sizeof(T) elements) per thread and step where out is 16-byte aligned, then
+// the tail (and an unaligned out) element by element; launch for ceil(n / (16 / sizeof(T))) threads.
+template <class T>
+__device__ __forceinline__ void gv_fill(T* __restrict__ out, long long n, T value) {
+    constexpr int V = 16 / (int)sizeof(T);
+    long long tid = (long long)blockIdx.x * blockDim.x + threadIdx.x, stride = (long long)blockDim.x * gridDim.x;
+    long long groups = gv_aligned16(out) ? n / V : 0;
+    T pack[V];
+    for (int k = 0; k < V; ++k) pack[k] = value;
+    for (long long i = tid; i < groups; i += stride) gv_store16(out + i * V, pack);
+    for (long long i = groups * V + tid; i < n; i += stride) out[i] = value;
+}
+#define GV_FILL(NAME, T) \
+    extern "C" __global__ void NAME(T* __restrict__ out, long long n, T value) { gv_fill<T>(out, n, value); }
 GV_FILL(fill_f16, unsigned short)
 GV_FILL(fill_f32, float)
 GV_FILL(fill_f64, double)

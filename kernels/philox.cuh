@@ -48,18 +48,23 @@ __device__ __forceinline__ double gv_unit_f64(unsigned long long w) {
 __device__ __forceinline__ unsigned int gv_lo32(unsigned long long w) { return (unsigned int)(w & 0xffffffffULL); }
 __device__ __forceinline__ unsigned int gv_hi32(unsigned long long w) { return (unsigned int)(w >> 32); }
 
-// ---- Box-Muller pairs: R = sqrt(-2 log(1 - u)), theta = 2 pi v; z0 = R cos theta, z1 = R sin theta
+// ---- Box-Muller pairs: R = sqrt(-2 log(1 - u)), theta = 2 pi v; z0 = R cos theta, z1 = R sin theta.
+// sincosf / sincos: one argument reduction for both (CUDA's and glibc's give sinf's and cosf's values).
 __device__ __forceinline__ void gv_box_muller_f32(float u, float v, float* z0, float* z1) {
     float r = sqrtf(__fmul_rn(logf(__fsub_rn(1.0f, u)), -2.0f));
     float theta = __fmul_rn(v, 6.2831855f);  // float32(2 pi)
-    *z0 = __fmul_rn(r, cosf(theta));
-    *z1 = __fmul_rn(r, sinf(theta));
+    float s, c;
+    sincosf(theta, &s, &c);
+    *z0 = __fmul_rn(r, c);
+    *z1 = __fmul_rn(r, s);
 }
 __device__ __forceinline__ void gv_box_muller_f64(double u, double v, double* z0, double* z1) {
     double r = sqrt(__dmul_rn(log(__dsub_rn(1.0, u)), -2.0));
     double theta = __dmul_rn(v, 6.283185307179586);
-    *z0 = __dmul_rn(r, cos(theta));
-    *z1 = __dmul_rn(r, sin(theta));
+    double s, c;
+    sincos(theta, &s, &c);
+    *z0 = __dmul_rn(r, c);
+    *z1 = __dmul_rn(r, s);
 }
 // float32 pair from one word's (low, high) halves; float64 pair from two words.
 __device__ __forceinline__ void gv_pair_f32(unsigned long long w, float* z0, float* z1) {

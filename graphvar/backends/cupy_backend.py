@@ -53,6 +53,7 @@ from graphvar.backends.base import Backend
 from graphvar.backends.conv_kernels import make_conv_kernels
 from graphvar.backends.cupy_training import make_cupy_training_kernels
 from graphvar.backends.kernels_src import module_source
+from graphvar.backends.launch import BLOCK, PER_THREAD, launch_shape, resident_blocks
 from graphvar.checkpoint import streaming
 from graphvar.checkpoint.streaming import CHUNK_SIZE
 
@@ -61,31 +62,14 @@ _SUFFIX = {np.dtype(t): s for t, s in [(np.float16, "f16"), (np.float32, "f32"),
 _SCALAR = {"f16": np.uint16, "f32": np.float32, "f64": np.float64, "i32": np.int32, "i64": np.int64}
 _RANDOM_KIND = {"RandomUniform": "uniform", "RandomUniformInt": "uniform",
                 "RandomStandardNormal": "normal", "TruncatedNormal": "truncated_normal"}  # fmt: skip
-# Elements one thread writes per Philox block (the PER of gv_for_groups in kernels/init.cu).
-_PER_THREAD = {"uniform": {"f16": 8, "f32": 8, "f64": 4, "i32": 4, "i64": 4},
-               "normal": {"f16": 8, "f32": 8, "f64": 4},
-               "truncated_normal": {"f16": 4, "f32": 4, "f64": 2}}  # fmt: skip
 _SOURCES = {"fill": "init.cu", "uniform": "init.cu", "normal": "init.cu", "truncated_normal": "init.cu",
             "assign": "assign.cu", "assign_add": "assign.cu", "assign_sub": "assign.cu"}  # fmt: skip
-_BLOCK = 256
-# Resident blocks per SM: Philox kernels use ~64 registers (4 blocks of 256 fill an SM); the
-# memory-bound fill/assign kernels are light and profit from more blocks in flight.
-_BLOCKS_PER_SM = {"random": 4, "memory": 8}
 _M64 = (1 << 64) - 1
 
 
 def device_count() -> int:
     """The CUDA devices CuPy sees (raises CuPy's error where there is no driver)."""
     return int(cupy.cuda.runtime.getDeviceCount())
-
-
-def launch_shape(kind: str, suffix: str, n: int, sm_count: int) -> tuple[tuple[int], tuple[int]]:
-    """(grid, block) of a 1-D grid-stride launch over ``n`` elements: enough threads for every
-    element (group of elements for random kernels), at most the blocks the device keeps resident."""
-    per = _PER_THREAD[kind][suffix] if kind in _PER_THREAD else 1
-    limit = _BLOCKS_PER_SM["random" if kind in _PER_THREAD else "memory"] * max(1, sm_count)
-    threads = -(-n // per)  # our launches start at element 0 (base = 0)
-    return (max(1, min(-(-threads // _BLOCK), limit)),), (_BLOCK,)
 
 
 def random_kernel_args(op_type: str, dtype: np.dtype, attrs: dict, key: int, run: int, n: int) -> tuple[str, tuple]:
@@ -100,7 +84,7 @@ def random_kernel_args(op_type: str, dtype: np.dtype, attrs: dict, key: int, run
     """
     kind, dtype = _RANDOM_KIND[op_type], np.dtype(dtype)
     suffix = _SUFFIX.get(dtype)
-    if suffix is None or suffix not in _PER_THREAD[kind]:
+    if suffix is None or suffix not in PER_THREAD[kind]:
         raise errors.InvalidArgumentError(None, None, f"random fill does not support dtype {dtype}")
     stream = (np.int64(n), np.int64(0), np.uint64(key & _M64), np.uint64((key >> 64) & _M64), np.uint64(run & _M64))
     if suffix in ("i32", "i64"):
@@ -142,6 +126,7 @@ class CupyBackend(Backend):
         self._lock = threading.Lock()
         self._modules: dict[str, Any] = {}
         self._functions: dict[str, Any] = {}
+        self._resident: dict[str, int] = {}  # kernel name -> blocks per SM, from its registers
         self._consts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._staging_slots, self._staging_bytes = max(1, staging_slots), staging_bytes
         self._ring: _Ring | None = None
@@ -218,8 +203,20 @@ class CupyBackend(Backend):
         if n == 0:
             return
         kind, suffix = name.rsplit("_", 1)
-        grid, block = launch_shape(kind, suffix, n, self._sm_count)
-        self._function(name)(grid, block, (out, *args))
+        fn = self._function(name)
+        grid, block = launch_shape(kind, suffix, n, self._sm_count, self._blocks_per_sm(name, fn))
+        fn(grid, block, (out, *args))
+
+    def _blocks_per_sm(self, name: str, fn: Any) -> int:
+        """Resident blocks of kernel ``name`` per SM: from the loaded function's own register count."""
+        blocks = self._resident.get(name)
+        if blocks is None:
+            a = self._device.attributes
+            blocks = self._resident[name] = resident_blocks(
+                int(fn.num_regs), BLOCK, int(a.get("MaxRegistersPerMultiprocessor", 65536)),
+                int(a.get("MaxThreadsPerMultiProcessor", 2048)), int(a.get("MaxBlocksPerMultiprocessor", 32)),
+            )  # fmt: skip
+        return blocks
 
     def _out(self, out: Any, shape: Any, dtype: Any, op_name: str) -> Any:
         if out is None:

@@ -26,21 +26,21 @@ def kernel_dir() -> pathlib.Path:
     """The directory holding the kernel sources (pass it to NVRTC as ``-I``).
 
     Raises:
-      FileNotFoundError: neither the ``graphvar.kernels`` package nor a checkout's ``kernels/`` exists.
+      FileNotFoundError: neither a checkout's ``kernels/`` nor the ``graphvar.kernels`` package exists.
 
     Example:
       >>> (kernel_dir() / "init.cu").is_file()
       True
     """
     checkout = pathlib.Path(__file__).resolve().parents[2] / "kernels"
+    if (checkout / _MARKER).is_file():  # the sources next to this graphvar (an editable install may map elsewhere)
+        return checkout
     try:
         package = importlib.resources.files("graphvar.kernels")
     except ModuleNotFoundError:
         package = None
     if package is not None and package.joinpath(_MARKER).is_file():
         return package if isinstance(package, pathlib.Path) else _materialize(package)
-    if (checkout / _MARKER).is_file():
-        return checkout
     raise FileNotFoundError(f"CUDA kernel sources not found (looked in package graphvar.kernels and {checkout})")
 
 

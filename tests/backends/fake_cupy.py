@@ -49,6 +49,7 @@ class FakeCuda:
         self.pinned_refs: list[weakref.ref] = []
         self.log: list[tuple] = []
         self.modules: list[tuple[str, tuple]] = []
+        self.num_regs: dict[str, int] = {}  # kernel name -> what its Function reports (default 40)
         self.null = Stream(self, null=True)
 
     @property
@@ -162,6 +163,7 @@ class Kernel:
     def __init__(self, fake: FakeCuda, name: str) -> None:
         self.fake, self.name = fake, name
         self.params = host_kernels.SIGNATURES[name]
+        self.num_regs = fake.num_regs.get(name, 40)  # CuPy: cuFuncGetAttribute(CU_FUNC_ATTRIBUTE_NUM_REGS)
 
     def __call__(self, grid: tuple, block: tuple, args: tuple) -> None:
         if not (isinstance(grid, tuple) and isinstance(block, tuple) and len(grid) == len(block) == 1):
@@ -244,7 +246,8 @@ def _fill_cuda(fake: FakeCuda, cuda: types.ModuleType) -> None:
             if not 0 <= index < fake.device_count:
                 raise FakeCudaError(f"cudaErrorInvalidDevice: {index}")
             self.id = index
-            self.attributes = {"MultiProcessorCount": fake.sm_count}
+            self.attributes = {"MultiProcessorCount": fake.sm_count, "MaxRegistersPerMultiprocessor": 65536,
+                               "MaxThreadsPerMultiProcessor": 2048, "MaxBlocksPerMultiprocessor": 32}  # fmt: skip
 
         def __enter__(self) -> Device:
             stack = fake.local.__dict__.setdefault("stack", [])

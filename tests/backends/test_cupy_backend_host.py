@@ -272,11 +272,31 @@ def test_random_errors_match_host(fake_gpu, op_type, dtype, attrs):
     assert gpu.value.message == host.value.message
 
 
-def test_launch_shape(fake_gpu):
-    from graphvar.backends import cupy_backend as cb
+def test_launch_shape():
+    from graphvar.backends.launch import launch_shape, resident_blocks
 
-    assert cb.launch_shape("uniform", "f32", 1, 132) == ((1,), (256,))
-    assert cb.launch_shape("uniform", "f32", 8 * 256 + 1, 132) == ((2,), (256,))
-    assert cb.launch_shape("truncated_normal", "f64", 2 * 256 * 3, 132) == ((3,), (256,))
-    assert cb.launch_shape("normal", "f32", 2**34, 132) == ((4 * 132,), (256,))  # grid-stride beyond
-    assert cb.launch_shape("assign_add", "f16", 2**40, 2) == ((16,), (256,))
+    assert launch_shape("uniform", "f32", 1, 132, 5) == ((1,), (256,))
+    assert launch_shape("uniform", "f32", 8 * 256 + 1, 132, 5) == ((2,), (256,))
+    assert launch_shape("truncated_normal", "f64", 2 * 256 * 3, 132, 5) == ((3,), (256,))
+    assert launch_shape("normal", "f32", 2**34, 132, 5) == ((5 * 132,), (256,))  # grid-stride beyond
+    assert launch_shape("assign_add", "f16", 2**40, 2, 8) == ((16,), (256,))
+    assert launch_shape("fill", "f32", 4 * 256 * 3, 132, 8) == ((3,), (256,))  # 4 floats (16 bytes) a thread
+    assert launch_shape("fill", "f64", 2 * 256 * 3 + 1, 132, 8) == ((4,), (256,))
+    assert launch_shape("apply_adam", "f32", 10**9, 10) == ((80,), (256,))  # unknown kind: 1 a thread, 8/SM
+    # ptxas's register counts (ci/kernel_resources.py) -> blocks per SM: 2048 threads and 64K registers
+    assert [resident_blocks(r) for r in (12, 32, 36, 40, 44, 64, 128, 255)] == [8, 8, 6, 6, 5, 4, 2, 1]
+    assert resident_blocks(32, blocks_per_sm=6) == 6 and resident_blocks(32, threads_per_sm=1536) == 6
+
+
+def test_grid_follows_the_kernels_register_count(fake_gpu):
+    big = [4 * 256 * 100]  # enough elements for 100 blocks of uniform_f32 (8 a thread) or fill_f32 (4)
+    fake_gpu.num_regs.update(uniform_f32=44, fill_f32=24)
+    with tf.device("/gpu:0"):
+        u = tf.Variable(tf.random_uniform([2 * big[0]], seed=1))
+        z = tf.Variable(tf.fill(big, 3.0))
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        got_u, got_z = sess.run([u, z])
+    assert (got_z == 3.0).all() and 0.0 <= got_u.min() and got_u.max() < 1.0  # every element written
+    grids = {entry[1]: entry[2] for entry in fake_gpu.log if entry[0] == "launch"}
+    assert grids == {"uniform_f32": 5 * 2, "fill_f32": 8 * 2}  # 44 registers: 5 blocks per SM; 24: 8; 2 SMs

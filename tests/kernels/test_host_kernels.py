@@ -35,9 +35,24 @@ def host(kind: str, t: str, n: int, base: int, run: int, p0, p1) -> np.ndarray:
     return out
 
 
-def device(dll, kind: str, t: str, n: int, base: int, run: int, p0, p1, grid=(13, 64)) -> np.ndarray:
-    out = np.full(n + 2, 77, NP[t])  # guard elements catch out-of-range stores
-    args = (out[1:], n, base, *KEY_ARGS, run)
+def guarded(n: int, t: str, aligned: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(whole buffer, the n-element window the kernel gets): 16-byte aligned (the kernels' vector
+    stores) or one element off (their scalar path), with guard elements of 77 on both sides."""
+    g = 16 // np.dtype(NP[t]).itemsize
+    whole = np.full(n + 2 * g, 77, NP[t])
+    assert whole.ctypes.data % 16 == 0
+    start = g if aligned else 1
+    return whole, whole[start : start + n]
+
+
+def check_guards(whole: np.ndarray, window: np.ndarray) -> None:
+    start = (window.ctypes.data - whole.ctypes.data) // whole.itemsize
+    assert (whole[:start] == 77).all() and (whole[start + window.size :] == 77).all(), "wrote outside [0, n)"
+
+
+def device(dll, kind: str, t: str, n: int, base: int, run: int, p0, p1, grid=(13, 64), aligned=False) -> np.ndarray:
+    whole, window = guarded(n, t, aligned)
+    args = (window, n, base, *KEY_ARGS, run)
     if t in ("i32", "i64"):
         args += (p0, p1 - p0)
     elif t == "f16":
@@ -45,8 +60,8 @@ def device(dll, kind: str, t: str, n: int, base: int, run: int, p0, p1, grid=(13
     else:
         args += (p0, p1)
     launch(dll, f"{kind}_{t}", *grid, *args)
-    assert out[0] == 77 and out[-1] == 77, "kernel wrote outside [0, n)"
-    return out[1:-1]
+    check_guards(whole, window)
+    return window
 
 
 UNIFORM_CASES = [("f16", 0.0, 1.0), ("f32", 0.0, 1.0), ("f32", -3.5, 7.25), ("f64", -1.0, 2.0)]
@@ -59,8 +74,9 @@ def test_uniform_bit_identical(host_dll, t, lo, hi, grid):
     for n in SIZES:
         for base in (0, 3, BIG_BASE):
             want = host("uniform", t, n, base, 2, lo, hi)
-            got = device(host_dll, "uniform", t, n, base, 2, lo, hi, grid)
-            assert want.tobytes() == got.tobytes(), (t, n, base)
+            for aligned in (False, True):
+                got = device(host_dll, "uniform", t, n, base, 2, lo, hi, grid, aligned)
+                assert want.tobytes() == got.tobytes(), (t, n, base, aligned)
 
 
 @pytest.mark.parametrize("kind", ["normal", "truncated_normal"])
@@ -76,6 +92,8 @@ def test_normal_within_ulp_bound(host_dll, kind, t):
         want = host(kind, t, n, base, 1, 0.0, 1.0)
         got = device(host_dll, kind, t, n, base, 1, 0.0, 1.0, grid)
         assert ulp_distance(want, got) <= ULP_BOUND[t], (kind, t, n, base)
+        vectorized = device(host_dll, kind, t, n, base, 1, 0.0, 1.0, grid, aligned=True)
+        assert vectorized.tobytes() == got.tobytes(), (kind, t, n, base)  # the store width changes nothing
     # mean/stddev: an error of k ULP in z becomes k * ulp(z) * stddev, plus one rounding
     want = host(kind, t, 5003, 11, 4, 0.5, 2.0).astype(np.float64)
     got = device(host_dll, kind, t, 5003, 11, 4, 0.5, 2.0).astype(np.float64)
@@ -98,25 +116,41 @@ def test_truncated_redraw_path_matches(host_dll):
 
 
 @pytest.mark.parametrize("t", ["f16", "f32", "f64", "i32", "i64"])
-def test_fill_and_assign_ops(host_dll, t):
+@pytest.mark.parametrize("aligned", [True, False], ids=["aligned", "unaligned"])
+def test_fill_and_assign_ops(host_dll, t, aligned):
     rng = np.random.default_rng(0)
-    for n, grid in [(0, (1, 1)), (1, (2, 3)), (1027, (5, 32)), (4096, (64, 256))]:
+    for n, grid in [(0, (1, 1)), (1, (2, 3)), (7, (1, 2)), (1027, (5, 32)), (4096, (64, 256))]:
         if t.startswith("i"):
             info = np.iinfo(NP[t])
             a, b = (rng.integers(info.min, info.max, n, dtype=NP[t], endpoint=True) for _ in range(2))
         else:
             a, b = ((rng.standard_normal(n) * 1e3).astype(NP[t]) for _ in range(2))
-        out = np.zeros(n, NP[t])
+        whole, out = guarded(n, t, aligned)
         value = NP[t](3)
         launch(host_dll, f"fill_{t}", *grid, out, n, int(value.view(np.uint16)) if t == "f16" else value.item())
         assert np.all(out == value)
-        launch(host_dll, f"assign_{t}", *grid, out, a, n)
+        check_guards(whole, out)
+        src_whole, src = guarded(n, t, aligned)
+        src[...] = a
+        launch(host_dll, f"assign_{t}", *grid, out, src, n)
         assert out.tobytes() == a.tobytes()
+        check_guards(whole, out)
         with np.errstate(over="ignore"):
             for op, ref in (("add", a + b), ("sub", a - b)):
-                dst = a.copy()
-                launch(host_dll, f"assign_{op}_{t}", *grid, dst, b, n)
+                dst_whole, dst = guarded(n, t, aligned)
+                dst[...] = a
+                src[...] = b
+                launch(host_dll, f"assign_{op}_{t}", *grid, dst, src, n)
                 assert dst.tobytes() == ref.tobytes(), (op, t, n)
+                check_guards(dst_whole, dst)
+                check_guards(src_whole, src)
+        if aligned and n:  # dst aligned, src one element off: the scalar path
+            src_whole, src = guarded(n, t, False)
+            src[...] = b
+            dst = a.copy()
+            launch(host_dll, f"assign_add_{t}", *grid, dst, src, n)
+            with np.errstate(over="ignore"):
+                assert dst.tobytes() == (a + b).tobytes()
 
 
 def test_f16_rounding_matches_numpy(host_dll):
