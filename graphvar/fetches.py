@@ -109,7 +109,10 @@ def _feed_castable(arr: np.ndarray, target: np.dtype) -> bool:
         return src.kind == "b"
     if target.kind in "iu":
         if src.kind == "f":
-            return bool(np.all(np.mod(arr, 1) == 0))
+            if not arr.size:
+                return True
+            info = np.iinfo(target)  # whole numbers only, and inside the target's range (no wrap)
+            return bool(np.all(np.mod(arr, 1) == 0) and arr.min() >= info.min and arr.max() < float(info.max) + 1)
         if src.kind in "iub" and arr.size:
             info = np.iinfo(target)
             return bool(arr.min() >= info.min and arr.max() <= info.max)

@@ -105,6 +105,11 @@ def test_feed_of_a_value_that_does_not_fit_an_int_placeholder():
             sess.run(ip, {ip: [1.5, 2]})
         with pytest.raises(TypeError, match="'ip:0'.*int32"):
             sess.run(ip, {ip: [2**40, 2]})
+        with pytest.raises(TypeError, match="'ip:0'.*int32"):
+            sess.run(ip, {ip: np.array([1e20, 2.0])})  # a whole-number float out of range: no wrap
+        with pytest.raises(TypeError, match="'ip:0'.*int32"):
+            sess.run(ip, {ip: np.array([2.0**31, 0.0])})
+        np.testing.assert_array_equal(sess.run(ip, {ip: np.array([2.0**31 - 1, -(2.0**31)])}), [2**31 - 1, -(2**31)])
 
 
 def test_fetch_or_feed_from_another_graph(model):
