@@ -1,9 +1,8 @@
 """``tf.nn``: the activations graphvar provides."""
 
-from graphvar.ops.math_ops import relu, sigmoid, softmax, tanh
-
 from graphvar.ops import extra_grad, nn_grad  # noqa: F401,E402  (register the gradients of the ops below)
 from graphvar.ops.clip_ops import clip_by_norm  # noqa: E402,F401
+from graphvar.ops.math_ops import relu, sigmoid, softmax, tanh
 from graphvar.ops.math_ops_extra import log_sigmoid  # noqa: E402,F401
 from graphvar.ops.nn_impl import (  # noqa: E402,F401
     batch_normalization,
