@@ -46,26 +46,16 @@ def make_dataset(n_train: int = 6000, n_test: int = 2000, seed: int = 0) -> tupl
 
 
 def build_model(tf: Any, learning_rate: float = 1e-3) -> dict:
-    """The TF1 program: placeholders, a 784-256-256-10 MLP, softmax cross-entropy, Adam with a global step."""
+    """The TF1 program: placeholders, a tf.layers 784-256-256-10 MLP, sparse softmax cross-entropy, Adam, a global step."""
     tf.set_random_seed(2026)
     x = tf.placeholder(tf.float32, [None, SIDE * SIDE], name="x")
     labels = tf.placeholder(tf.int64, [None], name="labels")
 
-    def dense(h: Any, n_in: int, n_out: int, name: str, act: Any = None) -> Any:
-        with tf.variable_scope(name):
-            w = tf.get_variable("kernel", [n_in, n_out], initializer=tf.glorot_uniform_initializer())
-            b = tf.get_variable("bias", [n_out], initializer=tf.zeros_initializer())
-            z = tf.matmul(h, w) + b
-            return act(z) if act is not None else z
-
-    h1 = dense(x, SIDE * SIDE, 256, "dense", tf.nn.relu)
-    h2 = dense(h1, 256, 256, "dense_1", tf.nn.relu)
-    logits = dense(h2, 256, N_CLASSES, "dense_2")
-    onehot = tf.cast(tf.equal(tf.expand_dims(labels, 1), tf.constant(np.arange(N_CLASSES))), tf.float32)
-    # log-softmax written out with the core ops (stable: subtract the row max)
-    shifted = logits - tf.stop_gradient(tf.reduce_max(logits, axis=1, keepdims=True))
-    log_probs = shifted - tf.log(tf.reduce_sum(tf.exp(shifted), axis=1, keepdims=True))
-    loss = -tf.reduce_mean(tf.reduce_sum(onehot * log_probs, axis=1), name="loss")
+    h1 = tf.layers.dense(x, 256, tf.nn.relu)  # dense/kernel, dense/bias (glorot_uniform, zeros)
+    h2 = tf.layers.dense(h1, 256, tf.nn.relu)  # dense_1/...
+    logits = tf.layers.dense(h2, N_CLASSES)  # dense_2/...
+    xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    loss = tf.reduce_mean(xent, name="loss")
     predictions = tf.argmax(logits, axis=1)
     accuracy = tf.reduce_mean(tf.cast(tf.equal(predictions, labels), tf.float32))
     global_step = tf.train.get_or_create_global_step()
