@@ -226,7 +226,10 @@ def make_training_kernels(xp: Any) -> dict[str, Any]:
         xp.add.at(out, indices, values)
         return out
 
+    from graphvar.backends.sparse_training_kernels import make_sparse_training_kernels  # imports this module
+
     return {
+        **make_sparse_training_kernels(xp),
         "ApplyGradientDescent": apply_op(gradient_descent),
         "ApplyMomentum": apply_op(momentum),
         "ApplyAdam": apply_op(adam),

@@ -1,9 +1,12 @@
 """Optimizer update ops: TF's ApplyGradientDescent, ApplyMomentum, ApplyAdam, ApplyRMSProp,
-ApplyCenteredRMSProp, ApplyAdagrad (tensorflow/core/ops/training_ops.cc).
+ApplyCenteredRMSProp, ApplyAdagrad, and the sparse SparseApplyMomentum, SparseApplyAdagrad,
+SparseApplyRMSProp, SparseApplyCenteredRMSProp (tensorflow/core/ops/training_ops.cc).
 
 Each op takes the variable and its slots as refs (the kernels update their buffers in place,
 under their locks), scalar hyperparameters and the gradient, in TF's input order; its output
-is the variable. Also the small ops the learning-rate schedules need (Floor, Ceil, Select).
+is the variable. A SparseApply* op takes gradient rows `grad` [N, *var.shape[1:]] and their row
+`indices` [N] and updates only those rows of the variable and its slots. Also the small ops the
+learning-rate schedules need (Floor, Ceil, Select) and Unique (deduplicating sparse gradients).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from graphvar import dtypes
 from graphvar.framework import ops
 from graphvar.framework.op_registry import register_op
+from graphvar.framework.tensor_shape import TensorShape
 from graphvar.ops._shapes import broadcast_shapes, same_as_input
 
 # op type -> input names in TF's order; the refs (variable and slots) come first.
@@ -25,20 +29,32 @@ APPLY_INPUTS: dict[str, tuple[str, ...]] = {
     "ApplyCenteredRMSProp": ("var", "mg", "ms", "mom", "lr", "rho", "momentum", "epsilon", "grad"),
     "ApplyAdagrad": ("var", "accum", "lr", "grad"),
 }
+# SparseApply* ops: the gradient rows and their row indices follow TF's order too.
+SPARSE_APPLY_INPUTS: dict[str, tuple[str, ...]] = {
+    "SparseApplyMomentum": ("var", "accum", "lr", "grad", "indices", "momentum"),
+    "SparseApplyAdagrad": ("var", "accum", "lr", "grad", "indices"),
+    "SparseApplyRMSProp": ("var", "ms", "mom", "lr", "rho", "momentum", "epsilon", "grad", "indices"),
+    "SparseApplyCenteredRMSProp": ("var", "mg", "ms", "mom", "lr", "rho", "momentum", "epsilon", "grad", "indices"),
+}
 _GRAD = {"ApplyGradientDescent": "delta"}
 _SLOTS = {"accum", "m", "v", "ms", "mom", "mg"}
 
 
+def input_names(op_type: str) -> tuple[str, ...]:
+    """TF's input names of an Apply* or SparseApply* op, in order."""
+    return APPLY_INPUTS[op_type] if op_type in APPLY_INPUTS else SPARSE_APPLY_INPUTS[op_type]
+
+
 @functools.cache
 def ref_positions(op_type: str) -> tuple[int, ...]:
-    """Input positions of the variable and its slots for an Apply* op."""
-    return tuple(i for i, n in enumerate(APPLY_INPUTS[op_type]) if n == "var" or n in _SLOTS)
+    """Input positions of the variable and its slots for an Apply* or SparseApply* op."""
+    return tuple(i for i, n in enumerate(input_names(op_type)) if n == "var" or n in _SLOTS)
 
 
 @functools.cache
 def grad_position(op_type: str) -> int:
-    """Input position of the gradient of an Apply* op."""
-    return APPLY_INPUTS[op_type].index(_GRAD.get(op_type, "grad"))
+    """Input position of the gradient of an Apply* or SparseApply* op."""
+    return input_names(op_type).index(_GRAD.get(op_type, "grad"))
 
 
 def _apply_spec(op: Any) -> list:
@@ -67,10 +83,45 @@ for _t in APPLY_INPUTS:
     register_op(_t, _apply_spec, stateful=True, ref_inputs=ref_positions(_t), aliases=True, ref_output=True)
 
 
+def _sparse_apply_spec(op: Any) -> list:
+    names = SPARSE_APPLY_INPUTS[op.type]
+    var = op._inputs[0]
+    where = f"Op {op.name!r} ({op.type})"
+    for name, t in zip(names, op._inputs):
+        if name == "indices":
+            if t.dtype not in (dtypes.int32, dtypes.int64):
+                raise TypeError(f"{where}: indices must be int32 or int64, got {t.dtype.name}")
+            if t.shape.ndims not in (None, 1):
+                raise ValueError(f"{where}: indices must be one-dimensional: {t.shape}")
+            continue
+        if t.dtype != var.dtype:
+            raise TypeError(f"{where}: input {name!r} has dtype {t.dtype.name}, expected {var.dtype.name} "
+                            f"(the dtype of variable {var.op.name!r})")  # fmt: skip
+        if name in _SLOTS and not var.shape.is_compatible_with(t.shape):
+            raise ValueError(f"var and {name} do not have the same shape: {var.shape} vs {t.shape}")
+        elif name not in _SLOTS and name not in ("var", "grad") and t.shape.ndims not in (None, 0):
+            raise ValueError(f"{name} is not a scalar: {t.shape}")
+    if not var.dtype.is_floating:
+        raise TypeError(f"{where}: variable {var.op.name!r} must be floating point, not {var.dtype.name}")
+    if var.shape.ndims == 0:
+        raise ValueError(f"{where}: var must be at least 1 dimensional: {var.shape}")
+    grad, indices = op._inputs[names.index("grad")], op._inputs[names.index("indices")]
+    if var.shape.ndims is not None and grad.shape.ndims is not None:
+        want = indices.shape.concatenate(var.shape[1:]) if indices.shape.ndims == 1 else None
+        if want is not None and not grad.shape.is_compatible_with(want):
+            raise ValueError(f"{where}: grad of shape {grad.shape} does not fit indices {indices.shape} "
+                             f"of variable {var.op.name!r} of shape {var.shape}")  # fmt: skip
+    return [(var.dtype, var.shape)]
+
+
+for _t in SPARSE_APPLY_INPUTS:
+    register_op(_t, _sparse_apply_spec, stateful=True, ref_inputs=ref_positions(_t), aliases=True, ref_output=True)
+
+
 def _apply(op_type: str, args: tuple, name: str | None, **attrs: Any) -> ops.Tensor:
     from graphvar.ops.state_ops import _ref
 
-    names = APPLY_INPUTS[op_type]
+    names = input_names(op_type)
     refs = ref_positions(op_type)
     var = _ref(args[0])
     inputs = []
@@ -78,8 +129,12 @@ def _apply(op_type: str, args: tuple, name: str | None, **attrs: Any) -> ops.Ten
         for i, (n, a) in enumerate(zip(names, args)):
             if i in refs:
                 inputs.append(_ref(a))
+            elif n == "indices":
+                inputs.append(ops.convert_to_tensor(a, dtype_hint=dtypes.int32, name=n))
             else:
                 inputs.append(ops.convert_to_tensor(a, dtype=var.dtype, name=n))
+        if "indices" in names:
+            attrs["Tindices"] = inputs[names.index("indices")].dtype
         return var.graph.create_op(op_type, inputs, attrs, name=name or op_type).outputs[0]
 
 
@@ -125,6 +180,60 @@ def apply_adagrad(var: Any, accum: Any, lr: Any, grad: Any, use_locking: bool = 
     """accum += g * g (when update_slots); var -= g * lr * rsqrt(accum)."""
     attrs = {"use_locking": bool(use_locking), "update_slots": bool(update_slots)}
     return _apply("ApplyAdagrad", (var, accum, lr, grad), name, **attrs)
+
+
+def sparse_apply_momentum(var: Any, accum: Any, lr: Any, grad: Any, indices: Any, momentum: Any,
+                          use_locking: bool = False, use_nesterov: bool = False,
+                          name: str | None = None) -> ops.Tensor:  # fmt: skip
+    """For each k, row i = indices[k]: accum[i] = accum[i] * momentum + grad[k];
+    var[i] -= lr * accum[i] (Nesterov: lr * grad[k] + (lr * momentum) * accum[i]). Other rows keep their values.
+
+    Raises:
+      errors.InvalidArgumentError: an index outside [0, var.shape[0]) (at run time; nothing is updated).
+    """
+    attrs = {"use_locking": bool(use_locking), "use_nesterov": bool(use_nesterov)}
+    return _apply("SparseApplyMomentum", (var, accum, lr, grad, indices, momentum), name, **attrs)
+
+
+def sparse_apply_adagrad(var: Any, accum: Any, lr: Any, grad: Any, indices: Any, use_locking: bool = False,
+                         update_slots: bool = True, name: str | None = None) -> ops.Tensor:  # fmt: skip
+    """For the listed rows: accum += grad * grad (when update_slots); var -= lr * grad * rsqrt(accum)
+    (a 1-D or [N, 1] variable: lr * grad / sqrt(accum), as TF's scalar-row branch)."""
+    attrs = {"use_locking": bool(use_locking), "update_slots": bool(update_slots)}
+    return _apply("SparseApplyAdagrad", (var, accum, lr, grad, indices), name, **attrs)
+
+
+def sparse_apply_rms_prop(var: Any, ms: Any, mom: Any, lr: Any, rho: Any, momentum: Any, epsilon: Any, grad: Any,
+                          indices: Any, use_locking: bool = False, name: str | None = None) -> ops.Tensor:  # fmt: skip
+    """For the listed rows: ms = ms * rho + grad * grad * (1 - rho);
+    mom = mom * momentum + rsqrt(ms + epsilon) * lr * grad; var -= mom."""
+    args = (var, ms, mom, lr, rho, momentum, epsilon, grad, indices)
+    return _apply("SparseApplyRMSProp", args, name, use_locking=bool(use_locking))
+
+
+def sparse_apply_centered_rms_prop(var: Any, mg: Any, ms: Any, mom: Any, lr: Any, rho: Any, momentum: Any,
+                                   epsilon: Any, grad: Any, indices: Any, use_locking: bool = False,
+                                   name: str | None = None) -> ops.Tensor:  # fmt: skip
+    """As sparse_apply_rms_prop, with mg = mg * rho + grad * (1 - rho) and rsqrt(ms + epsilon - mg * mg)."""
+    args = (var, mg, ms, mom, lr, rho, momentum, epsilon, grad, indices)
+    return _apply("SparseApplyCenteredRMSProp", args, name, use_locking=bool(use_locking))
+
+
+def _unique_spec(op: Any) -> list:
+    x = op._inputs[0]
+    if x.shape.ndims not in (None, 1):
+        raise ValueError(f"Op {op.name!r} (Unique): x must be a vector, got shape {x.shape}")
+    return [(x.dtype, TensorShape([None])), (op._attrs["out_idx"], x.shape)]
+
+
+register_op("Unique", _unique_spec)
+
+
+def unique(x: Any, out_idx: Any = dtypes.int32, name: str | None = None) -> tuple[ops.Tensor, ops.Tensor]:
+    """(y, idx): the distinct values of vector `x` in order of first appearance, and x == y[idx], as tf.unique."""
+    t = ops.convert_to_tensor(x)
+    op = t.graph.create_op("Unique", [t], {"out_idx": dtypes.as_dtype(out_idx)}, name=name or "Unique")
+    return op.outputs[0], op.outputs[1]
 
 
 # ---- small elementwise ops for the learning-rate schedules ----

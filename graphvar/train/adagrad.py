@@ -47,3 +47,9 @@ class AdagradOptimizer(Optimizer):
         acc = self.get_slot(var, "accumulator")
         lr = as_dtype_of(self._learning_rate_tensor, var)
         return training_ops.apply_adagrad(var, acc, lr, grad, use_locking=self._use_locking).op
+
+    def _apply_sparse(self, grad: Any, var: Variable) -> Any:
+        acc = self.get_slot(var, "accumulator")
+        lr = as_dtype_of(self._learning_rate_tensor, var)
+        return training_ops.sparse_apply_adagrad(var, acc, lr, grad.values, grad.indices,
+                                                 use_locking=self._use_locking).op  # fmt: skip

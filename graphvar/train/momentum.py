@@ -45,3 +45,10 @@ class MomentumOptimizer(Optimizer):
             var, mom, as_dtype_of(self._learning_rate_tensor, var), grad, as_dtype_of(self._momentum_tensor, var),
             use_locking=self._use_locking, use_nesterov=self._use_nesterov,
         ).op  # fmt: skip
+
+    def _apply_sparse(self, grad: Any, var: Variable) -> Any:
+        mom = self.get_slot(var, "momentum")
+        return training_ops.sparse_apply_momentum(
+            var, mom, as_dtype_of(self._learning_rate_tensor, var), grad.values, grad.indices,
+            as_dtype_of(self._momentum_tensor, var), use_locking=self._use_locking, use_nesterov=self._use_nesterov,
+        ).op  # fmt: skip

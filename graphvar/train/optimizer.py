@@ -4,7 +4,8 @@
 + ``apply_gradients``: create the slots (once per variable), then one update op per variable
 under ``<name>/update_<var>/``, grouped by ``_finish`` into the train op. A dense gradient
 goes to ``_apply_dense``; an IndexedSlices gradient (values, indices, dense_shape) has its
-duplicate indices summed and goes to ``_apply_sparse``.
+duplicate indices summed (``_apply_sparse_duplicate_indices``, TF's Unique + UnsortedSegmentSum) and
+goes to ``_apply_sparse``: the SparseApply* ops, which touch only the rows with a gradient.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from graphvar import dtypes
 from graphvar.framework import ops
+from graphvar.framework.indexed_slices import IndexedSlices
 from graphvar.framework.ops import GraphKeys
 from graphvar.ops import array_ops, control_flow_ops, state_ops
 from graphvar.train import slot_creator
@@ -221,12 +223,15 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} does not implement _apply_dense")
 
     def _apply_sparse(self, grad: Any, var: Variable) -> Any:
-        """A sparse gradient. Default: densify it (see _densify) and apply it densely."""
+        """A sparse gradient with distinct indices. Default (an optimizer without sparse kernels):
+        densify it (see _densify) and apply it densely."""
         return self._apply_dense(_densify(grad, var), var)
 
     def _apply_sparse_duplicate_indices(self, grad: Any, var: Variable) -> Any:
-        """A sparse gradient that may repeat indices; the default densifies it, summing repeats."""
-        return self._apply_sparse(grad, var)
+        """A sparse gradient that may repeat indices: as TF1, the repeats' rows are summed first
+        (Unique + UnsortedSegmentSum) and the result goes to _apply_sparse."""
+        summed_values, unique_indices = deduplicate_indexed_slices(grad.values, grad.indices)
+        return self._apply_sparse(IndexedSlices(summed_values, unique_indices, grad.dense_shape), var)
 
     def _finish(self, update_ops: list, name_scope: str) -> ops.Operation:
         return control_flow_ops.group(*update_ops, name=name_scope)
@@ -303,15 +308,19 @@ def _gate_all(grads: list) -> list:
     return [next(gated) if g is not None and isinstance(g, ops.Tensor) else g for g in grads]
 
 
-def _densify(grad: Any, var: Variable) -> ops.Tensor:
-    """An IndexedSlices gradient as a dense tensor of the variable's shape (repeated indices summed).
+def deduplicate_indexed_slices(values: Any, indices: Any) -> tuple[ops.Tensor, ops.Tensor]:
+    """(summed values, unique indices): the rows of repeated indices added up, as TF1's
+    ``_deduplicate_indexed_slices`` (unique, then unsorted_segment_sum in order of occurrence)."""
+    from graphvar.ops import gradient_ops, shape_ops, training_ops
 
-    TF's sparse kernels (SparseApplyMomentum, SparseApplyRMSProp, SparseApplyAdagrad) update only
-    the rows in `indices`; graphvar has no sparse kernels yet, so the gradient is scattered into
-    zeros and applied densely. Rows without a gradient then still move: their Momentum/RMSProp
-    state decays and the variable follows it (Adagrad's zero-gradient rows do not change). TF1's
-    sparse Adam also decays m and v on every row, so Adam differs only in float rounding.
-    """
+    unique_indices, new_index_positions = training_ops.unique(indices)
+    summed = gradient_ops.unsorted_segment_sum(values, new_index_positions, shape_ops.shape(unique_indices)[0])
+    return summed, unique_indices
+
+
+def _densify(grad: Any, var: Variable) -> ops.Tensor:
+    """An IndexedSlices gradient as a dense tensor of the variable's shape (repeated indices summed),
+    for an optimizer without a sparse update: rows without a gradient then get a zero gradient."""
     from graphvar.ops import training_ops
 
     return training_ops.dense_from_slices(grad.values, grad.indices, var)

@@ -47,14 +47,27 @@ class RMSPropOptimizer(Optimizer):
         values = (self._learning_rate, self._decay, self._momentum, self._epsilon)
         self._tensors = {n: hyper_tensor(x, n) for n, x in zip(params, values)}
 
+    def _hyper(self, var: Variable) -> tuple:
+        return tuple(as_dtype_of(self._tensors[n], var) for n in ("learning_rate", "decay", "momentum", "epsilon"))
+
     def _apply_dense(self, grad: ops.Tensor, var: Variable) -> Any:
         rms, mom = self.get_slot(var, "rms"), self.get_slot(var, "momentum")
-        lr, rho, mu, eps = (
-            as_dtype_of(self._tensors[n], var) for n in ("learning_rate", "decay", "momentum", "epsilon")
-        )
+        lr, rho, mu, eps = self._hyper(var)
         if self._centered:
             mg = self.get_slot(var, "mg")
             return training_ops.apply_centered_rms_prop(
                 var, mg, rms, mom, lr, rho, mu, eps, grad, use_locking=self._use_locking
             ).op
         return training_ops.apply_rms_prop(var, rms, mom, lr, rho, mu, eps, grad, use_locking=self._use_locking).op
+
+    def _apply_sparse(self, grad: Any, var: Variable) -> Any:
+        rms, mom = self.get_slot(var, "rms"), self.get_slot(var, "momentum")
+        lr, rho, mu, eps = self._hyper(var)
+        if self._centered:
+            mg = self.get_slot(var, "mg")
+            return training_ops.sparse_apply_centered_rms_prop(
+                var, mg, rms, mom, lr, rho, mu, eps, grad.values, grad.indices, use_locking=self._use_locking
+            ).op
+        return training_ops.sparse_apply_rms_prop(
+            var, rms, mom, lr, rho, mu, eps, grad.values, grad.indices, use_locking=self._use_locking
+        ).op
