@@ -65,6 +65,7 @@ from graphvar.framework.indexed_slices import IndexedSlices
 from graphvar.ops.gradient_ops import add_n, broadcast_to, stop_gradient, tile, unsorted_segment_sum
 from graphvar.ops.gradient_ops import select_v2 as where_v2
 from graphvar.ops.gradients_impl import AggregationMethod, gradients, hessians
+from graphvar.ops.cond_ops import case, cond
 from graphvar.ops.control_flow_ops import group, no_op, tuple  # noqa: A004
 from graphvar.ops.math_ops import (
     abs,  # noqa: A004

@@ -119,7 +119,7 @@ class Compiler:
                 continue
             seen.add(op)
             stack.append((op, True))
-            lazy = get_op_def(op.type).lazy_inputs
+            lazy = get_op_def(op.type).lazy_positions(op)
             deps = [t.op for i, t in enumerate(op._inputs) if t not in self.feed_slots and i not in lazy]
             stack.extend((d, False) for d in reversed(deps + list(op._control_inputs)) if d not in seen)
         return order
@@ -132,7 +132,7 @@ class Compiler:
         step = Step(op, kernel, backend, self._new_slot(op))
         self.steps_by_op[op] = step
         op_def = get_op_def(op.type)
-        ref_inputs, lazy = op_def.ref_inputs, op_def.lazy_inputs
+        ref_inputs, lazy = op_def.ref_inputs, op_def.lazy_positions(op)
         fixups = []
         for i, t in enumerate(op._inputs):
             if i in lazy:

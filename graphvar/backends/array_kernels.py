@@ -14,6 +14,7 @@ import threading
 from typing import Any
 
 from graphvar import errors
+from graphvar.backends.control_kernels import make_control_kernels
 from graphvar.backends.gradient_kernels import make_gradient_kernels
 from graphvar.backends.nn_kernels import nn_kernels
 
@@ -136,6 +137,7 @@ def make_kernels(xp: Any) -> dict[str, Any]:
         "ArgMin": lambda step, args, ctx: xp.argmin(args[0], axis=step.attrs["axis"]).astype(step.attrs["output_type"].np),
         **variable_kernels(xp),
         **make_gradient_kernels(xp),
+        **make_control_kernels(xp),
         **nn_kernels(xp),
     }  # fmt: skip
 

@@ -42,10 +42,15 @@ class OpDef:
     aliases: bool = False
     fills: bool = False
     ref_output: bool = False
-    lazy_inputs: tuple[int, ...] = ()
+    lazy_inputs: tuple[int, ...] | Callable[[Any], tuple[int, ...]] = ()
     constant: bool = False
     variable: bool = False
     fill_target: int | None = None
+
+
+    def lazy_positions(self, op: Any) -> tuple[int, ...]:
+        """The lazy input positions of `op` (a function of the op when their number varies, as in Cond)."""
+        return self.lazy_inputs(op) if callable(self.lazy_inputs) else self.lazy_inputs
 
 
 OP_DEFS: dict[str, OpDef] = {}
