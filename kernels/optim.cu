@@ -15,6 +15,19 @@
 //   apply_centered_rms_prop_{f32,f64}(T* var, T* mg, T* ms, T* mom, const T* grad, T lr,
 //                                     T one_minus_rho, T momentum, T epsilon, long long n)
 //   apply_adagrad_{f32,f64}(T* var, T* accum, const T* grad, T lr, int update_slots, long long n)
+//
+// Sparse updates (TF's SparseApply* CPU kernels, row order of graphvar/backends/sparse_training_kernels.py):
+// element k of the [rows, inner] gradient updates element (indices[k / inner], k % inner) of the variable and
+// its slots. The indices are distinct within one launch (the host splits repeats into waves) and in range.
+//   sparse_apply_momentum_{f32,f64}(T* var, T* accum, const T* grad, const long long* indices, T lr,
+//                                   T momentum, T lr_momentum, int nesterov, long long rows, long long inner)
+//   sparse_apply_adagrad_{f32,f64}(T* var, T* accum, const T* grad, const long long* indices, T lr,
+//                                  int update_slots, long long rows, long long inner)
+//   sparse_apply_rms_prop_{f32,f64}(T* var, T* ms, T* mom, const T* grad, const long long* indices, T lr, T rho,
+//                                   T one_minus_rho, T momentum, T epsilon, long long rows, long long inner)
+//   sparse_apply_centered_rms_prop_{f32,f64}(T* var, T* mg, T* ms, T* mom, const T* grad,
+//                                            const long long* indices, T lr, T rho, T one_minus_rho,
+//                                            T momentum, T epsilon, long long rows, long long inner)
 #include "host_shim.h"
 
 #ifdef __CUDA_ARCH__
@@ -124,6 +137,109 @@ __device__ void gvo_adagrad(T* var, T* accum, const T* grad, T lr, int update_sl
         var[i] = gvo_sub(var[i], gvo_mul(gvo_mul(g, lr), gvo_div(T(1), gvo_sqrt(a))));
     }
 }
+
+// grid-stride over the rows * inner gradient elements k; gvo_element(k) is k's element of the variable
+#define GVO_SPARSE_LOOP                                                                                   \
+    for (long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x, n = rows * inner; k < n;        \
+         k += (long long)blockDim.x * gridDim.x)
+#define gvo_element(k) (indices[(k) / inner] * inner + (k) % inner)
+
+// a = a * momentum + g; var -= a * lr  (Nesterov: var -= g * lr + a * (lr * momentum))
+template <class T>
+__device__ void gvo_sparse_momentum(T* var, T* accum, const T* grad, const long long* indices, T lr, T momentum,
+                                    T lr_momentum, int nesterov, long long rows, long long inner) {
+    GVO_SPARSE_LOOP {
+        const long long i = gvo_element(k);
+        T g = grad[k];
+        T a = gvo_add(gvo_mul(accum[i], momentum), g);
+        accum[i] = a;
+        T step = nesterov ? gvo_add(gvo_mul(g, lr), gvo_mul(a, lr_momentum)) : gvo_mul(a, lr);
+        var[i] = gvo_sub(var[i], step);
+    }
+}
+
+// a += g * g (update_slots); var -= (g * lr) * (1 / sqrt(a))  (inner == 1: (g * lr) / sqrt(a))
+template <class T>
+__device__ void gvo_sparse_adagrad(T* var, T* accum, const T* grad, const long long* indices, T lr, int update_slots,
+                                   long long rows, long long inner) {
+    GVO_SPARSE_LOOP {
+        const long long i = gvo_element(k);
+        T g = grad[k];
+        T a = update_slots ? gvo_add(accum[i], gvo_mul(g, g)) : accum[i];
+        accum[i] = a;
+        T d = gvo_sqrt(a);
+        T t = gvo_mul(g, lr);
+        var[i] = gvo_sub(var[i], inner == 1 ? gvo_div(t, d) : gvo_mul(t, gvo_div(T(1), d)));
+    }
+}
+
+// mom = mom * momentum + ((1 / sqrt(denom)) * lr) * g; var -= mom
+template <class T>
+__device__ __forceinline__ T gvo_sparse_mom(T mom, T denom, T g, T lr, T momentum) {
+    return gvo_add(gvo_mul(mom, momentum), gvo_mul(gvo_mul(gvo_div(T(1), gvo_sqrt(denom)), lr), g));
+}
+
+// ms = ms * rho + (g * g) * (1 - rho); denom = ms + epsilon
+template <class T>
+__device__ void gvo_sparse_rms_prop(T* var, T* ms, T* mom, const T* grad, const long long* indices, T lr, T rho,
+                                    T one_minus_rho, T momentum, T epsilon, long long rows, long long inner) {
+    GVO_SPARSE_LOOP {
+        const long long i = gvo_element(k);
+        T g = grad[k];
+        T s = gvo_add(gvo_mul(ms[i], rho), gvo_mul(gvo_mul(g, g), one_minus_rho));
+        ms[i] = s;
+        T mo = gvo_sparse_mom(mom[i], gvo_add(s, epsilon), g, lr, momentum);
+        mom[i] = mo;
+        var[i] = gvo_sub(var[i], mo);
+    }
+}
+
+// as sparse_rms_prop, with mg = mg * rho + g * (1 - rho) and denom = (ms + epsilon) - mg * mg
+template <class T>
+__device__ void gvo_sparse_centered_rms_prop(T* var, T* mg, T* ms, T* mom, const T* grad, const long long* indices,
+                                             T lr, T rho, T one_minus_rho, T momentum, T epsilon, long long rows,
+                                             long long inner) {
+    GVO_SPARSE_LOOP {
+        const long long i = gvo_element(k);
+        T g = grad[k];
+        T s = gvo_add(gvo_mul(ms[i], rho), gvo_mul(gvo_mul(g, g), one_minus_rho));
+        T a = gvo_add(gvo_mul(mg[i], rho), gvo_mul(g, one_minus_rho));
+        ms[i] = s;
+        mg[i] = a;
+        T mo = gvo_sparse_mom(mom[i], gvo_sub(gvo_add(s, epsilon), gvo_mul(a, a)), g, lr, momentum);
+        mom[i] = mo;
+        var[i] = gvo_sub(var[i], mo);
+    }
+}
+
+#define GVO_SPARSE_KERNELS(SUFFIX, T)                                                                              \
+    extern "C" __global__ void sparse_apply_momentum_##SUFFIX(T* var, T* accum, const T* grad,                     \
+                                                              const long long* indices, T lr, T momentum,          \
+                                                              T lr_momentum, int nesterov, long long rows,         \
+                                                              long long inner) {                                   \
+        gvo_sparse_momentum<T>(var, accum, grad, indices, lr, momentum, lr_momentum, nesterov, rows, inner);       \
+    }                                                                                                              \
+    extern "C" __global__ void sparse_apply_adagrad_##SUFFIX(T* var, T* accum, const T* grad,                      \
+                                                             const long long* indices, T lr, int update_slots,     \
+                                                             long long rows, long long inner) {                    \
+        gvo_sparse_adagrad<T>(var, accum, grad, indices, lr, update_slots, rows, inner);                           \
+    }                                                                                                              \
+    extern "C" __global__ void sparse_apply_rms_prop_##SUFFIX(T* var, T* ms, T* mom, const T* grad,                \
+                                                              const long long* indices, T lr, T rho,               \
+                                                              T one_minus_rho, T momentum, T epsilon,              \
+                                                              long long rows, long long inner) {                   \
+        gvo_sparse_rms_prop<T>(var, ms, mom, grad, indices, lr, rho, one_minus_rho, momentum, epsilon, rows,       \
+                               inner);                                                                             \
+    }                                                                                                              \
+    extern "C" __global__ void sparse_apply_centered_rms_prop_##SUFFIX(                                            \
+        T* var, T* mg, T* ms, T* mom, const T* grad, const long long* indices, T lr, T rho, T one_minus_rho,       \
+        T momentum, T epsilon, long long rows, long long inner) {                                                  \
+        gvo_sparse_centered_rms_prop<T>(var, mg, ms, mom, grad, indices, lr, rho, one_minus_rho, momentum,         \
+                                        epsilon, rows, inner);                                                     \
+    }
+
+GVO_SPARSE_KERNELS(f32, float)
+GVO_SPARSE_KERNELS(f64, double)
 
 #define GVO_KERNELS(SUFFIX, T)                                                                                      \
     extern "C" __global__ void apply_gradient_descent_##SUFFIX(T* var, const T* grad, T lr, long long n) {          \

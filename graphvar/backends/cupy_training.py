@@ -1,7 +1,7 @@
 """The GPU optimizer updates: kernels/optim.cu through one ``cupy.RawModule`` per device.
 
 Imported by ``cupy_backend`` only (CuPy is present). Each Apply* op is one launch over the
-variable: the variable's and slots' buffers are updated in place under their locks (the order of
+variable, each SparseApply* op one launch over the gradient's rows (one per wave of repeated indices): the variable's and slots' buffers are updated in place under their locks (the order of
 ``training_kernels.locked_buffers``); hyperparameters are read to the host and turned into the
 kernel's scalars by ``training_kernels.device_scalars``, in the variable's dtype, so the device
 computes exactly what the NumPy backend computes. float16 / bfloat16 variables use the generic
@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from graphvar import errors
+from graphvar.backends import sparse_training_kernels as stk
 from graphvar.backends import training_kernels as tk
-from graphvar.ops.training_ops import grad_position, ref_positions
+from graphvar.ops.training_ops import SPARSE_APPLY_INPUTS, grad_position, ref_positions
 
 _SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
 _OPTIONS = ("--fmad=false",)
@@ -86,6 +87,39 @@ def make_cupy_training_kernels(backend: Any) -> dict[str, Any]:
                 function(name)(grid, block, (*bufs, grad, *scalars, np.int64(n)))
         return slots[0]
 
+    def sparse_apply(step: Any, args: list, ctx: Any) -> Any:
+        op_type = step.op.type
+        names = SPARSE_APPLY_INPUTS[op_type]
+        slots = [args[i] for i in ref_positions(op_type)]
+        current = slots[0].value
+        if current is not None and np.dtype(current.dtype) not in _SUFFIX:
+            return on_device(generic[op_type])(step, args, ctx)  # float16: CuPy's elementwise code
+        with backend._device, tk.locked_buffers(step, slots) as bufs:
+            grad = cupy.ascontiguousarray(cupy.asarray(args[grad_position(op_type)]))
+            indices = cupy.asarray(args[names.index("indices")])
+            stk.check_sparse_update(cupy, step, slots, bufs, grad, indices)
+            dtype = np.dtype(bufs[0].dtype)
+            if grad.dtype != dtype or not all(b.flags.c_contiguous for b in bufs):
+                raise errors.InvalidArgumentError(
+                    None, step.op, f"{step.op.name}: needs C-contiguous {dtype} buffers and a {dtype} gradient, "
+                    f"got gradient {grad.dtype} (variable {slots[0].name!r})"
+                )  # fmt: skip
+            inner = stk.row_size(bufs[0])
+            scalars = stk.sparse_device_scalars(op_type, step.attrs, stk.sparse_hyperparameters(step, args, dtype))
+            kind, suffix = stk.SPARSE_OPTIM_KERNELS[op_type], _SUFFIX[dtype]
+            g2d = grad.reshape(grad.shape[0], inner)
+            for pos, rows in stk.waves(cupy, indices):  # one launch, unless an index repeats
+                n = rows.shape[0] * inner
+                if n:
+                    rows64 = cupy.ascontiguousarray(rows.astype(np.int64))
+                    g = g2d if pos is None else cupy.ascontiguousarray(g2d[pos])
+                    grid, block = launch_shape(kind, suffix, n, backend._sm_count)
+                    function(f"{kind}_{suffix}")(
+                        grid, block, (*bufs, g, rows64, *scalars, np.int64(rows.shape[0]), np.int64(inner))
+                    )
+        return slots[0]
+
     table = {op: on_device(kernel) for op, kernel in generic.items()}
     table.update({op: apply for op in tk.OPTIM_KERNELS})
+    table.update({op: sparse_apply for op in stk.SPARSE_OPTIM_KERNELS})
     return table

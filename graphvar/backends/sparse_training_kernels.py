@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from graphvar import errors
 from graphvar.backends.array_kernels import VarSlot, _numpy_errstate
 from graphvar.backends.training_kernels import locked_buffers, scalar
@@ -54,6 +56,11 @@ def check_sparse_update(xp: Any, step: Any, slots: list[VarSlot], bufs: list[Any
                          f"[0, {var.shape[0]}) (variable {slots[0].name!r})")  # fmt: skip
 
 
+def row_size(var: Any) -> int:
+    """Elements per row of a variable of rank >= 1."""
+    return int(np.prod(var.shape[1:], dtype=np.int64))
+
+
 def waves(xp: Any, indices: Any) -> list[tuple[Any, Any]]:
     """[(positions in `indices`, their rows)], each wave's rows distinct, in order of occurrence.
 
@@ -91,10 +98,10 @@ def make_sparse_training_kernels(xp: Any) -> dict[str, Any]:
                 dt = bufs[0].dtype
                 if grad.dtype != dt:
                     raise _bad(step, f"grad has dtype {grad.dtype}, expected {dt}")
-                hyper = {n: scalar(step, n, args[i], dt) for i, n in enumerate(names)
-                         if i not in refs and i not in (grad_at, idx_at)}  # fmt: skip
-                rows2d = [b.reshape(b.shape[0], -1) for b in bufs]  # views: C-contiguous buffers
-                g2d = grad.reshape(grad.shape[0], -1)
+                hyper = sparse_hyperparameters(step, args, dt)
+                inner = row_size(bufs[0])
+                rows2d = [b.reshape(b.shape[0], inner) for b in bufs]  # views: C-contiguous buffers
+                g2d = grad.reshape(grad.shape[0], inner)
                 with _numpy_errstate(xp):
                     for pos, rows in waves(xp, indices):
                         state = [b[rows] for b in rows2d]
@@ -183,3 +190,43 @@ def make_sparse_training_kernels(xp: Any) -> dict[str, Any]:
         "SparseApplyCenteredRMSProp": sparse_op(centered_rms_prop),
         "Unique": unique,
     }
+
+
+# ---- the GPU kernels' scalar arguments (kernels/optim.cu's sparse_apply_*), computed on the host in T ----
+SPARSE_OPTIM_KERNELS = {
+    "SparseApplyMomentum": "sparse_apply_momentum",
+    "SparseApplyAdagrad": "sparse_apply_adagrad",
+    "SparseApplyRMSProp": "sparse_apply_rms_prop",
+    "SparseApplyCenteredRMSProp": "sparse_apply_centered_rms_prop",
+}
+
+
+def sparse_device_scalars(op_type: str, attrs: dict, hyper: dict[str, Any]) -> tuple:
+    """The scalars of optim.cu's kernel for `op_type`, after the pointers and before rows, inner.
+
+    Args:
+      op_type: a SparseApply* op type.
+      attrs: the op's attributes (use_nesterov, update_slots).
+      hyper: the hyperparameter inputs by TF's input name, as NumPy scalars of the variable's dtype.
+
+    Returns:
+      The scalars (of T; flags as np.int32) in the kernel's order; lr * momentum and 1 - rho computed here,
+      in T, as TF's kernels compute them once per op.
+    """
+    flag = np.int32
+    if op_type == "SparseApplyMomentum":
+        lr, mu = hyper["lr"], hyper["momentum"]
+        return lr, mu, lr * mu, flag(bool(attrs.get("use_nesterov")))
+    if op_type == "SparseApplyAdagrad":
+        return hyper["lr"], flag(bool(attrs.get("update_slots", True)))
+    if op_type in ("SparseApplyRMSProp", "SparseApplyCenteredRMSProp"):
+        rho = hyper["rho"]
+        return hyper["lr"], rho, rho.dtype.type(1) - rho, hyper["momentum"], hyper["epsilon"]
+    raise KeyError(f"no optim.cu kernel for op type {op_type!r}")
+
+
+def sparse_hyperparameters(step: Any, args: list, dtype: Any) -> dict[str, Any]:
+    """The scalar inputs of a SparseApply* step by TF's input name, as scalars of `dtype`."""
+    names = SPARSE_APPLY_INPUTS[step.op.type]
+    skip = {*ref_positions(step.op.type), grad_position(step.op.type), names.index("indices")}
+    return {n: scalar(step, n, args[i], dtype) for i, n in enumerate(names) if i not in skip}

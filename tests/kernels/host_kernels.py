@@ -58,17 +58,29 @@ OPTIM = {
 }
 
 
+# the sparse updates: "x" the const long long* row indices; then rows and inner.
+SPARSE_OPTIM = {
+    "sparse_apply_momentum": "ppgxsssi",
+    "sparse_apply_adagrad": "ppgxsi",
+    "sparse_apply_rms_prop": "pppgxsssss",
+    "sparse_apply_centered_rms_prop": "ppppgxsssss",
+}
+
+
 def _optim_signatures() -> dict[str, list[tuple[str, object]]]:
     sig: dict[str, list[tuple[str, object]]] = {}
     for t in ("f32", "f64"):
         kinds = {
             "p": (_C[t] + "*", ctypes.c_void_p),
             "g": ("const " + _C[t] + "*", ctypes.c_void_p),
+            "x": ("const long long*", ctypes.c_void_p),
             "s": (_C[t], _CT[t]),
             "i": ("int", ctypes.c_int),
         }
         for name, params in OPTIM.items():
             sig[f"{name}_{t}"] = [kinds[k] for k in params] + [_LL]
+        for name, params in SPARSE_OPTIM.items():
+            sig[f"{name}_{t}"] = [kinds[k] for k in params] + [_LL, _LL]
     return sig
 
 
