@@ -210,6 +210,16 @@ newaxis = None
 VERSION = __version__
 
 
+def import_graph_def(graph_def, input_map=None, return_elements=None, name=None, op_dict=None,
+                     producer_op_list=None):  # fmt: skip
+    from graphvar.framework.graph_import import import_graph_def as _import
+
+    return _import(graph_def, input_map, return_elements, name, op_dict, producer_op_list)
+
+
+import_graph_def.__doc__ = "TF's tf.import_graph_def: see graphvar.framework.graph_import.import_graph_def."
+
+
 def disable_v2_behavior() -> None:
     """No-op: graphvar always has TF1 graph semantics."""
 

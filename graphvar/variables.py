@@ -39,7 +39,8 @@ class Variable:
                  constraint: Any = None, use_resource: Any = None, synchronization: Any = None,
                  aggregation: Any = None, shape: Any = None) -> None:  # fmt: skip
         if variable_def is not None:
-            raise NotImplementedError("graphvar does not restore variables from a VariableDef proto")
+            self._init_from_proto(variable_def, import_scope)
+            return
         if initial_value is None:
             raise ValueError("initial_value must be specified.")
         trainable = True if trainable is None else bool(trainable)
@@ -67,6 +68,20 @@ class Variable:
             with graph.device(self._variable.device):
                 self._snapshot = array_ops.identity(self._variable, name="read")
         graph.add_to_collections(collections, self)
+
+    def _init_from_proto(self, variable_def: Any, import_scope: str | None) -> None:
+        """Wraps the ops a VariableDef names (an imported graph's); adds nothing to the graph."""
+        graph = ops.get_default_graph()
+        prefix = import_scope + "/" if import_scope else ""
+        self._variable = graph.get_tensor_by_name(prefix + variable_def.variable_name)
+        self._initializer_op = graph.get_operation_by_name(prefix + variable_def.initializer_name)
+        self._snapshot = graph.get_tensor_by_name(prefix + variable_def.snapshot_name)
+        if variable_def.initial_value_name:
+            self._initial_value = graph.get_tensor_by_name(prefix + variable_def.initial_value_name)
+        else:  # older graphs: the initializer's value input
+            self._initial_value = self._initializer_op.inputs[1]
+        self._trainable = bool(variable_def.trainable)
+        self._constraint = None
 
     @staticmethod
     def _convert_initial_value(initial_value: Any, dtype: Any, graph: ops.Graph) -> ops.Tensor:

@@ -286,6 +286,25 @@ class Graph:
         with self._lock:
             self._collections.pop(name, None)
 
+    # ---- TensorFlow's GraphDef ----
+    def as_graph_def(self, from_version: int | None = None, add_shapes: bool = False) -> Any:
+        """This graph as TensorFlow's GraphDef proto (TF's op types, attrs and inputs; graphvar.proto classes).
+
+        Args:
+          from_version: only the ops added after the graph had this `version`.
+          add_shapes: add each node's output shapes as its "_output_shapes" attr.
+
+        Example:
+          >>> gd = tf.get_default_graph().as_graph_def()
+          >>> tf.train.write_graph(gd, "/tmp", "graph.pbtxt")
+        """
+        from graphvar.framework import graph_io
+
+        ops = self.get_operations()
+        if from_version is not None:
+            ops = ops[from_version:] if from_version <= len(ops) else []
+        return graph_io.export_graph_def(self, add_shapes=add_shapes, ops_to_export=ops)
+
     # ---- state ----
     def finalize(self) -> None:
         self._finalized = True

@@ -28,6 +28,7 @@ from graphvar.train.training_util import (
     get_or_create_global_step,
     global_step,
     import_meta_graph,
+    write_graph,
 )
 from graphvar.train.reader import (
     CheckpointReader,
@@ -63,6 +64,7 @@ __all__ = [
     "get_or_create_global_step",
     "global_step",
     "import_meta_graph",
+    "write_graph",
     "get_checkpoint_state",
     "latest_checkpoint",
     "list_variables",

@@ -17,6 +17,7 @@ import math
 import os
 import threading
 import time
+import weakref
 from typing import Any
 
 import numpy as np
@@ -103,6 +104,13 @@ class Saver:
                 raise ValueError("No variables to save")
             self._is_empty = True
         self._entries = entries
+        # TF's Saver builds its ops under this scope: the names its SaverDef gives (save/Const:0, ...)
+        graph = entries[0].op.graph if entries else ops.get_default_graph()
+        with graph.name_scope(None):
+            self._scope = graph.unique_name(self._name or "save")
+        if not hasattr(graph, "_graphvar_savers"):
+            graph._graphvar_savers = weakref.WeakSet()
+        graph._graphvar_savers.add(self)
 
     # ---- save ----
     def save(self, sess: Any, save_path: str, global_step: Any = None, latest_filename: str | None = None,
@@ -115,9 +123,10 @@ class Saver:
           save_path: the checkpoint prefix, e.g. "/tmp/model.ckpt".
           global_step: an int, or a Variable / Tensor evaluated in ``sess``, appended as "-N".
           latest_filename: the state file's name in the prefix's directory (default "checkpoint").
-          meta_graph_suffix: accepted; graphvar writes no meta graph, so rotation deletes none.
-          write_meta_graph, strip_default_attrs, save_debug_info: accepted; graphvar writes no
-            ``.meta`` file (meta graphs are not supported).
+          meta_graph_suffix: the meta graph is written to ``<prefix>.<meta_graph_suffix>``.
+          write_meta_graph: also write the graph as TF's MetaGraphDef (``P.meta``, TF's default),
+            which TensorFlow's ``import_meta_graph`` and graphvar's read back.
+          strip_default_attrs, save_debug_info: accepted.
           write_state: update the state file and delete checkpoints beyond max_to_keep.
           progress: print a progress bar to stderr.
 
@@ -147,6 +156,8 @@ class Saver:
             raise ValueError(f"Parent directory of {save_path} doesn't exist, can't save.")
         checkpoint.cleanup_stale_temps(parent or ".")
         saver_io.save_tensors(sess, self._entries, prefix, self._format, progress)
+        if write_meta_graph:
+            self.export_meta_graph(f"{prefix}.{meta_graph_suffix}", strip_default_attrs=strip_default_attrs)
         if write_state:
             with self._lock:
                 self._record_last_checkpoint(prefix)
@@ -242,16 +253,50 @@ class Saver:
                 self._next_checkpoint_time += self._keep_every_s
                 continue
             checkpoint_files.delete_checkpoint(path, self._format, directory)
+            meta = f"{path}.meta"  # TF deletes the checkpoint's meta graph with it
+            if os.path.dirname(os.path.abspath(meta)) == os.path.abspath(directory) and os.path.isfile(meta):
+                os.remove(meta)
 
-    # ---- unsupported TF API ----
+    # ---- meta graphs ----
+    @property
+    def saver_def(self) -> Any:
+        """TF's SaverDef naming this Saver's save/restore nodes in an exported graph (``save/Const:0``, ...)."""
+        from graphvar.proto import meta_graph_pb2
+
+        self._check_built("saver_def")
+        scope = self._scope
+        return meta_graph_pb2.SaverDef(
+            filename_tensor_name=f"{scope}/Const:0", save_tensor_name=f"{scope}/control_dependency:0",
+            restore_op_name=f"{scope}/restore_all", max_to_keep=self._max_to_keep or 0,
+            keep_checkpoint_every_n_hours=self._keep_every_s / 3600.0, version=meta_graph_pb2.SaverDef.V2,
+        )  # fmt: skip
+
     def as_saver_def(self) -> Any:
-        raise NotImplementedError("graphvar's Saver builds no save/restore ops, so it has no SaverDef")
+        return self.saver_def
 
     def to_proto(self, export_scope: str | None = None) -> Any:
-        raise NotImplementedError("graphvar's Saver builds no save/restore ops, so it has no SaverDef")
+        return self.saver_def
 
-    def export_meta_graph(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("graphvar does not write meta graphs")
+    def _add_to_graph_def(self, graph_def: Any) -> Any:
+        """Adds TF's save/restore nodes for this Saver to an exported GraphDef; returns the SaverDef."""
+        from graphvar.framework import meta_graph
+
+        if self._is_empty:
+            return None
+        return meta_graph.add_saver_nodes(graph_def, self._scope, self._entries, self._max_to_keep,
+                                          self._keep_every_s / 3600.0)  # fmt: skip
+
+    def export_meta_graph(self, filename: str | None = None, collection_list: list | None = None,
+                          as_text: bool = False, export_scope: str | None = None, clear_devices: bool = False,
+                          clear_extraneous_savers: bool = False, strip_default_attrs: bool = False,
+                          save_debug_info: bool = False) -> Any:  # fmt: skip
+        """The graph with this Saver's SaverDef as TF's MetaGraphDef (see tf.train.export_meta_graph)."""
+        from graphvar.framework.meta_graph_api import export_meta_graph
+
+        self._check_built("export_meta_graph")
+        graph = self._entries[0].op.graph if self._entries else ops.get_default_graph()
+        return export_meta_graph(filename, collection_list=collection_list, as_text=as_text, graph=graph,
+                                 export_scope=export_scope, clear_devices=clear_devices, saver=self)  # fmt: skip
 
     # ---- checks ----
     def _check_built(self, what: str) -> None:

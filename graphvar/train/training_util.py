@@ -78,24 +78,25 @@ def global_step(sess: Any, global_step_tensor: Any) -> int:
     return int(sess.run(global_step_tensor))
 
 
-def import_meta_graph(
-    meta_graph_or_file: Any, clear_devices: bool = False, import_scope: Any = None, **kwargs: Any
-) -> Any:
-    """Not supported: graphvar writes no meta graphs (`Saver.save` accepts write_meta_graph and skips it).
+def import_meta_graph(meta_graph_or_file: Any, clear_devices: bool = False, import_scope: Any = None,
+                      **kwargs: Any) -> Any:  # fmt: skip
+    from graphvar.framework import meta_graph_api
 
-    Raises:
-      NotImplementedError: always; rebuild the graph in Python and restore with a Saver.
-    """
-    raise NotImplementedError(
-        f"graphvar does not read meta graphs ({meta_graph_or_file!r}): build the graph in Python, "
-        "then restore its variables with tf.train.Saver().restore(sess, path)"
-    )
+    return meta_graph_api.import_meta_graph(meta_graph_or_file, clear_devices, import_scope, **kwargs)
 
 
 def export_meta_graph(filename: Any = None, **kwargs: Any) -> Any:
-    """Not supported: graphvar graphs are Python objects, not GraphDef protos.
+    from graphvar.framework import meta_graph_api
 
-    Raises:
-      NotImplementedError: always.
-    """
-    raise NotImplementedError("graphvar does not write meta graphs; checkpoints hold the variables only")
+    return meta_graph_api.export_meta_graph(filename, **kwargs)
+
+
+def write_graph(graph_or_graph_def: Any, logdir: str, name: str, as_text: bool = True) -> str:
+    from graphvar.framework import meta_graph_api
+
+    return meta_graph_api.write_graph(graph_or_graph_def, logdir, name, as_text)
+
+
+for _f, _doc in ((import_meta_graph, "import_meta_graph"), (export_meta_graph, "export_meta_graph"),
+                 (write_graph, "write_graph")):  # fmt: skip
+    _f.__doc__ = f"TF's tf.train.{_doc}: see graphvar.framework.meta_graph_api.{_doc}."

@@ -72,8 +72,8 @@ def test_round_trip_every_dtype_into_a_new_graph(tmp_path, fmt):
         sess.run(tf.global_variables_initializer())
         path = saver.save(sess, str(tmp_path / "model.ckpt"))
     assert path == str(tmp_path / "model.ckpt")
-    expect = {"tf": ["checkpoint", "model.ckpt.data-00000-of-00001", "model.ckpt.index"],
-              "safetensors": ["checkpoint", "model.ckpt.safetensors"]}[fmt]  # fmt: skip
+    expect = {"tf": ["checkpoint", "model.ckpt.data-00000-of-00001", "model.ckpt.index", "model.ckpt.meta"],
+              "safetensors": ["checkpoint", "model.ckpt.meta", "model.ckpt.safetensors"]}[fmt]  # fmt: skip
     assert _files(tmp_path) == expect
     with tf.Graph().as_default():
         other = _model(1, fmt)  # same names and shapes, other values
@@ -114,7 +114,8 @@ def test_max_to_keep_relative_paths_and_latest_filename(tmp_path, monkeypatch):
         sess.run(tf.global_variables_initializer())
         for i in range(6):
             saver.save(sess, str(tmp_path / "m"), global_step=i, latest_filename="state")
-    assert _files(tmp_path) == ["m-3.safetensors", "m-4.safetensors", "m-5.safetensors", "state"]
+    # the meta graphs (TF's write_meta_graph=True default) rotate with their checkpoints
+    assert _files(tmp_path) == [f"m-{i}.{ext}" for i in (3, 4, 5) for ext in ("meta", "safetensors")] + ["state"]
     state = tf.train.get_checkpoint_state(str(tmp_path), "state")
     assert state.all_model_checkpoint_paths == [str(tmp_path / f"m-{i}") for i in (3, 4, 5)]
     assert 'model_checkpoint_path: "m-5"' in (tmp_path / "state").read_text()
@@ -207,7 +208,7 @@ def test_saving_many_times_adds_no_ops(tmp_path):
     assert len(graph.get_operations()) == n_ops
     # m-0 was overwritten 100 times: it alternates between one data shard and two (kill-safe overwrite)
     assert [f for f in _files(tmp_path) if f.endswith(".index")] == ["m-0.index", "m-199.index"]
-    assert len(_files(tmp_path)) in (5, 6) and w.op.name == "w"
+    assert len(_files(tmp_path)) in (7, 8) and w.op.name == "w"  # + m-0.meta, m-199.meta
 
 
 def test_constructor_errors():

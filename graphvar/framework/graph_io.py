@@ -1,0 +1,201 @@
+"""Graph <-> TensorFlow's GraphDef, through the table in graph_io_table.py.
+
+Export writes one NodeDef per graphvar op (a few ops expand into TF's several nodes: random
+generators, initialized_value's cond), with TF's op types, inputs and attrs; import reads TF's
+NodeDefs back into graphvar ops, and raises ``ValueError`` naming the op type and the node for
+anything it cannot map, before it adds anything to the graph.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from graphvar import dtypes
+from graphvar.framework import tf_values
+from graphvar.framework.graph_io_table import ALL, IN, KEPT_PRIVATE_ATTRS, RULES, Rule
+from graphvar.proto import graph_pb2
+
+# TensorFlow 2.21's GraphDef version: what TF writes, so TF reads ours without upgrades
+PRODUCER = 2474
+MIN_CONSUMER = 0
+
+
+class ExportContext:
+    """Names and nodes of one GraphDef being written."""
+
+    def __init__(self, graph: Any, add_shapes: bool = False, clear_devices: bool = False) -> None:
+        self.graph_def = graph_pb2.GraphDef()
+        self.graph_def.versions.producer = PRODUCER
+        self.graph_def.versions.min_consumer = MIN_CONSUMER
+        self.used = {op.name for op in graph.get_operations()}
+        self.add_shapes = add_shapes
+        self.clear_devices = clear_devices
+        self._op: Any = None
+
+    def ref(self, t: Any) -> str:
+        return t.op.name if t.value_index == 0 else f"{t.op.name}:{t.value_index}"
+
+    def input(self, t: Any) -> tuple[str, dtypes.DType]:
+        return self.ref(t), t.dtype
+
+    def unique(self, name: str) -> str:
+        base, i = name, 0
+        while name in self.used:
+            i += 1
+            name = f"{base}_{i}"
+        self.used.add(name)
+        return name
+
+    def node(self, name: str, tf_type: str, inputs: list, attrs: dict | None = None,
+             outputs: list | None = None, shapes: list | None = None) -> str:  # fmt: skip
+        """Adds a NodeDef; TF's type attrs (T, N, ...) are filled from its OpDef and the inputs' dtypes."""
+        node = self.graph_def.node.add(name=name, op=tf_type)
+        node.input.extend(ref for ref, _ in inputs)
+        inputs = [(ref, dt) for ref, dt in inputs if not ref.startswith("^")]
+        op = self._op
+        if op is not None:
+            node.input.extend("^" + c.name for c in op.control_inputs)
+            if op.device and not self.clear_devices:
+                node.device = op.device
+        kinds = tf_values.attr_kinds(tf_type)
+        for key, value in (attrs or {}).items():
+            if key not in kinds and not key.startswith("_"):
+                raise ValueError(f"cannot export {op.type if op else tf_type} node {name!r}: TensorFlow's "
+                                 f"{tf_type} has no attr {key!r}")  # fmt: skip
+            tf_values.encode_attr(value, kinds.get(key), node.attr[key])
+        _fill_type_attrs(node, tf_type, [dt for _, dt in inputs], outputs or [])
+        if shapes is not None and self.add_shapes:
+            lst = node.attr["_output_shapes"].list
+            for s in shapes:
+                tf_values.shape_to_proto(s, lst.shape.add())
+        return name
+
+    def const(self, name: str, value: Any, dtype: Any = None) -> tuple[str, dtypes.DType]:
+        arr = np.asarray(value)
+        dt = dtypes.as_dtype(dtype if dtype is not None else arr.dtype)
+        name = self.unique(name)
+        node = self.graph_def.node.add(name=name, op="Const")
+        op = self._op
+        if op is not None:
+            node.input.extend("^" + c.name for c in op.control_inputs)
+            if op.device and not self.clear_devices:
+                node.device = op.device
+        node.attr["dtype"].type = dt.as_datatype_enum
+        tf_values.tensor_to_proto(arr, dt, node.attr["value"].tensor)
+        return name, dt
+
+
+def _fill_type_attrs(node: Any, tf_type: str, in_dtypes: list, out_dtypes: list) -> None:
+    op_def = tf_values.tf_op_defs().get(tf_type)
+    if op_def is None:
+        return  # graphvar's own ops (ReportUninitializedVariables): written as graphvar holds them
+    _fill_from_args(node, op_def.input_arg, in_dtypes)
+    _fill_from_args(node, op_def.output_arg, out_dtypes)
+
+
+def _fill_from_args(node: Any, args: Any, arg_dtypes: list) -> None:
+    fixed = [a for a in args if not a.number_attr and not a.type_list_attr]
+    n_var = len(arg_dtypes) - len(fixed)
+    pos = 0
+    for arg in args:
+        count = n_var if (arg.number_attr or arg.type_list_attr) else 1
+        group = arg_dtypes[pos : pos + count]
+        pos += count
+        if arg.number_attr and arg.number_attr not in node.attr:
+            node.attr[arg.number_attr].i = count
+        if arg.type_list_attr and arg.type_list_attr not in node.attr:
+            node.attr[arg.type_list_attr].list.type.extend(d.as_datatype_enum for d in group)
+        if arg.type_attr and arg.type_attr not in node.attr and group:
+            node.attr[arg.type_attr].type = group[0].base_dtype.as_datatype_enum
+
+
+# ---- export ----
+def export_graph_def(graph: Any, add_shapes: bool = False, clear_devices: bool = False,
+                     ops_to_export: Any = None) -> Any:  # fmt: skip
+    """The GraphDef of `graph` (every op, in creation order)."""
+    ctx = ExportContext(graph, add_shapes, clear_devices)
+    for op in ops_to_export if ops_to_export is not None else graph.get_operations():
+        rule = RULES.get(op.type)
+        if rule is None:
+            raise ValueError(f"cannot export op {op.name!r}: graphvar has no TensorFlow form for op type {op.type!r}")
+        ctx._op = op
+        (rule.export or export_generic)(op, rule, ctx)
+    ctx._op = None
+    return ctx.graph_def
+
+
+def export_generic(op: Any, rule: Rule, ctx: ExportContext, attrs: dict | None = None) -> str:
+    inputs, pos, consts = [], 0, set()
+    gv_inputs = op.inputs
+    for spec in rule.inputs:
+        if spec == IN:
+            inputs.append(ctx.input(gv_inputs[pos]))
+            pos += 1
+        elif spec == ALL:
+            inputs.extend(ctx.input(t) for t in gv_inputs[pos:])
+            pos = len(gv_inputs)
+        else:
+            consts.add(spec.attr)
+            if spec.tensor_ok and pos < len(gv_inputs):  # graphvar's tensor form (a computed shape / axes)
+                inputs.append(ctx.input(gv_inputs[pos]))
+                pos += 1
+            else:
+                inputs.append(ctx.const(f"{op.name}/{spec.arg}", spec.to_tf(op._attrs[spec.attr], op)))
+    return ctx.node(op.name, rule.tf, inputs, _export_attrs(op, rule, consts) if attrs is None else attrs,
+                    [t.dtype for t in op.outputs], [t.shape for t in op.outputs])  # fmt: skip
+
+
+def _export_attrs(op: Any, rule: Rule, skip: set) -> dict:
+    rename = {gv: tf for tf, gv in rule.rename}
+    defaults = dict(rule.defaults)
+    out = {}
+    for key, value in op._attrs.items():
+        if key in skip:
+            continue
+        if key in rule.drop:
+            ok = key not in defaults or _same(value, defaults[key])
+            if key == "axis" and not ok:  # Softmax / LogSoftmax: TF's op works on the last axis only
+                ok = value == op.inputs[0].shape.ndims - 1
+            if not ok:
+                raise ValueError(f"cannot export {op.type} {op.name!r}: TensorFlow's {rule.tf} has no {key!r}; "
+                                 f"it needs {key}={defaults.get(key)!r}, got {value!r}")  # fmt: skip
+            continue
+        if key.startswith("_") and key not in KEPT_PRIVATE_ATTRS:
+            continue
+        out[rename.get(key, key)] = value
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    return tuple(a) == tuple(b) if isinstance(a, (list, tuple)) else a == b
+
+
+# ---- import ----
+class ImportError_(ValueError):
+    """A node graphvar cannot import (ValueError, naming the op type and the node)."""
+
+
+def node_error(node: Any, why: str) -> ImportError_:
+    return ImportError_(f"cannot import node {node.name!r} (op type {node.op!r}): {why}")
+
+
+_REF = re.compile(r"^(\^?)(.*?)(?::(\d+))?$")
+
+
+def parse_ref(ref: str) -> tuple[str, int, bool]:
+    """ "name:1" -> (name, 1, False); "^name" -> (name, -1, True)."""
+    m = _REF.match(ref)
+    control, name, idx = m.group(1), m.group(2), m.group(3)
+    return name, (-1 if control else int(idx or 0)), bool(control)
+
+
+def _as_ours(graph_def: Any) -> Any:
+    """A GraphDef as graphvar's class (TensorFlow's own is re-read from its bytes: the same format)."""
+    if isinstance(graph_def, graph_pb2.GraphDef):
+        return graph_def
+    if isinstance(graph_def, bytes):
+        return graph_pb2.GraphDef.FromString(graph_def)
+    return graph_pb2.GraphDef.FromString(graph_def.SerializeToString())
