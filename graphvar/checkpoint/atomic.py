@@ -3,7 +3,7 @@
 A save writes every file under a temporary name in the final file's directory, fsyncs it,
 renames it into place and fsyncs the directory. A temporary's name says who owns it::
 
-    FINAL.gvtmp-<machine>-<pid>-<save id>.tmp
+    FINAL.gvtmp-<machine>-<pid>-<save id>.tmp[.index | .data-0000K-of-0000N]
 
 ``machine`` is a hash of this kernel's boot id and pid namespace (so two hosts, or two
 containers, sharing a volume never have the same one) and ``save id`` is 64 random bits.
@@ -20,7 +20,8 @@ import re
 import secrets
 import socket
 
-_TEMP_RE = re.compile(r"\.gvtmp-([0-9a-f]{12})-(\d+)-[0-9a-f]{16}\.tmp$")
+# A temporary prefix (a shard bundle of a sharded save) owns its ".index" and ".data-*" files too.
+_TEMP_RE = re.compile(r"\.gvtmp-([0-9a-f]{12})-(\d+)-[0-9a-f]{16}\.tmp(?:\.index|\.data-\d{5}-of-\d{5})?$")
 
 
 def _read_quietly(path: str) -> str:

@@ -8,6 +8,7 @@ against the data files' real sizes before anything is read or allocated.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 from collections.abc import Iterable
@@ -16,7 +17,7 @@ import numpy as np
 
 from graphvar import dtypes, errors
 from graphvar.checkpoint import crc as crc_mod
-from graphvar.checkpoint import files, streaming
+from graphvar.checkpoint import files, slices, streaming
 from graphvar.checkpoint.atomic import (
     cleanup_stale_temps,
     create_exclusive,
@@ -132,7 +133,7 @@ class BundleWriter(_AtomicTensorWriter):
     def __init__(self, prefix: str) -> None:
         self._prefix = prefix
         super().__init__(data_path(prefix))
-        self._entries: dict[str, BundleEntry] = {}
+        self._entries: dict[bytes, BundleEntry] = {}  # key bytes (slice keys need not be UTF-8)
         self._offset = 0
 
     def add(self, name: str, array: np.ndarray) -> None:
@@ -155,12 +156,50 @@ class BundleWriter(_AtomicTensorWriter):
         """
         self._append(name, writable_dtype(dtype), tuple(int(d) for d in shape), chunks)
 
-    def _append(self, name: str, dtype: dtypes.DType, shape: tuple[int, ...], pieces: Iterable) -> None:
+    def add_slice(self, name: str, full_shape: tuple[int, ...], extents: slices.Slice, dtype, chunks: Iterable) -> None:
+        """Writes one slice of the partitioned tensor ``name`` (TF's BundleWriter::AddSlice).
+
+        Args:
+          name: the full tensor's name (a partitioned variable's, e.g. "emb").
+          full_shape: the full tensor's shape.
+          extents: ``(start, length)`` per dimension (length -1: the whole dimension).
+          dtype: the slice's dtype (every slice of ``name`` has the same).
+          chunks: the slice's C-order bytes, as for :meth:`add_chunks`.
+
+        A slice covering the whole tensor is written as a plain entry, as TF does. Otherwise the
+        bytes go under TF's slice key and the full entry ``name`` lists the slice.
+
+        Raises:
+          ValueError: a slice outside ``full_shape``, a name already added as a plain tensor or
+            with another dtype / full shape, or the same slice twice.
+        """
+        full_shape = tuple(int(d) for d in full_shape)
+        extents = tuple((int(a), int(b)) for a, b in extents)
+        dtype = writable_dtype(dtype)
+        problem = slices.check_window(extents, full_shape)
+        if problem:
+            raise ValueError(f"slice of tensor {name} {full_shape}: {problem}")
+        if slices.is_full(extents, full_shape):
+            return self._append(name, dtype, full_shape, chunks)
+        key = name.encode()
+        full = self._entries.get(key)
+        if full is not None and (not full.slices or full.dtype != dtype.as_datatype_enum or full.shape != full_shape):
+            raise ValueError(f"tensor {name} was already added to {self._prefix} as another tensor or partitioning")
+        shape = tuple(n for _, n in slices.resolve(extents, full_shape))
+        self._append(name, dtype, shape, chunks, key=slices.slice_key(name, extents))
+        listed = full.slices if full is not None else ()
+        self._entries[key] = BundleEntry(
+            dtype.as_datatype_enum, full_shape, slices=listed + (slices.encode_slice(extents),)
+        )
+
+    def _append(self, name: str, dtype: dtypes.DType, shape: tuple[int, ...], pieces: Iterable,
+                key: bytes | None = None) -> None:  # fmt: skip
         self._check_open()
         if not isinstance(name, str) or not name:
             raise ValueError(f"tensor name must be a non-empty string, got {name!r}")
-        if name in self._entries:
-            raise ValueError(f"tensor {name} was already added to {self._prefix}")
+        key = name.encode() if key is None else key
+        if key in self._entries:
+            raise ValueError(f"tensor {name} (or this slice of it) was already added to {self._prefix}")
         need = int(np.prod(shape, dtype=object)) * dtype.size
         start = self._offset
         try:
@@ -172,7 +211,7 @@ class BundleWriter(_AtomicTensorWriter):
             os.lseek(self._fd, start, os.SEEK_SET)
             raise
         self._offset += total
-        self._entries[name] = BundleEntry(dtype.as_datatype_enum, shape, 0, start, total, crc_mod.mask(crc))
+        self._entries[key] = BundleEntry(dtype.as_datatype_enum, shape, 0, start, total, crc_mod.mask(crc))
 
     def finish(self) -> None:
         """Makes the checkpoint durable and visible: fsync data, write + fsync the index,
@@ -190,8 +229,8 @@ class BundleWriter(_AtomicTensorWriter):
             num_shards = 2 if _index_num_shards(index_path(self._prefix)) == 1 else 1
             table = TableBuilder()
             table.add(b"", BundleHeader(num_shards=num_shards).encode())
-            for key in sorted(k.encode() for k in self._entries):
-                table.add(key, self._entries[key.decode()].encode())
+            for key in sorted(self._entries):
+                table.add(key, self._entries[key].encode())
             renames = [(self._temps[0], data_path(self._prefix, 0, num_shards))]
             if num_shards == 2:
                 renames.append((self._write_temp(data_path(self._prefix, 1, 2), b""), data_path(self._prefix, 1, 2)))
@@ -262,6 +301,7 @@ class BundleReader(streaming.TensorReader):
     def __init__(self, prefix: str, hold_files: bool = False) -> None:
         super().__init__(prefix, hold_files)
         self._prefix = prefix
+        self._sliced: dict[str, list] = {}
         try:
             for _ in range(_OPEN_ATTEMPTS):
                 if self._load(index_path(prefix)):
@@ -285,19 +325,22 @@ class BundleReader(streaming.TensorReader):
         if not pairs or pairs[0][0] != b"":
             raise _data_loss(path, "missing bundle header (key '')")
         num_shards = self._check_header(path, pairs[0][1])
-        entries = []
+        entries, slice_values = [], {}
         for key, value in pairs[1:]:
+            if slices.slice_key_name(key) is not None:
+                slice_values[key] = value  # data of one slice: read through its full entry
+                continue
             try:
-                entries.append((key, key.decode(), BundleEntry.decode(value)))
+                entries.append((key.decode(), BundleEntry.decode(value)))
             except (UnicodeDecodeError, ProtoError) as e:
-                if _slice_key_name(key) is None:
-                    raise _data_loss(path, f"bad entry for key {key!r}: {e}") from e
-        partitioned = {name.encode() for _, name, e in entries if e.num_slices}
+                raise _data_loss(path, f"bad entry for key {key!r}: {e}") from e
+        self._sliced = {}
         try:
-            for key, name, entry in entries:
-                if _slice_key_name(key) in partitioned:
-                    continue  # one slice of a partitioned variable, listed under the variable's own key
-                self._infos[name] = self._check_entry(path, name, entry, num_shards)
+            for name, entry in entries:
+                if entry.slices:
+                    self._infos[name] = self._check_sliced(path, name, entry, slice_values, num_shards)
+                else:
+                    self._infos[name] = self._check_entry(path, name, entry, num_shards)
         except errors.NotFoundError:
             if _same_file(path, fid):
                 raise
@@ -317,6 +360,86 @@ class BundleReader(streaming.TensorReader):
             raise _data_loss(path, f"unsupported bundle header {header}")
         return header.num_shards
 
+    def _check_sliced(
+        self, path: str, name: str, e: BundleEntry, slice_values: dict, num_shards: int
+    ) -> streaming.TensorInfo:
+        """Validates a partitioned tensor's full entry and every slice it lists (each slice's own entry
+        is checked as a tensor); records the pieces for :meth:`read_slice`."""
+        where = f"tensor {name}"
+        if e.unknown_rank or len(e.shape) > streaming.MAX_RANK or any(d < 0 for d in e.shape):
+            raise _data_loss(path, f"{where} has invalid shape {list(e.shape[:10])} (rank {len(e.shape)})")
+        pieces = []
+        for raw in e.slices:
+            try:
+                extents = slices.decode_slice(raw)
+            except ProtoError as err:
+                raise _data_loss(path, f"{where} has a bad slice: {err}") from err
+            problem = slices.check_window(extents, e.shape)
+            if problem:
+                raise _data_loss(path, f"{where} lists a slice outside its shape: {problem}")
+            spec = slices.spec_string(e.shape, extents)
+            value = slice_values.get(slices.slice_key(name, extents))
+            if value is None:
+                raise _data_loss(path, f"slice {spec} of {where} has no entry")
+            try:
+                piece = BundleEntry.decode(value)
+            except ProtoError as err:
+                raise _data_loss(path, f"bad entry for slice {spec} of {where}: {err}") from err
+            shape = tuple(n for _, n in slices.resolve(extents, e.shape))
+            if piece.dtype != e.dtype or piece.shape != shape or piece.slices:
+                raise _data_loss(path, f"slice {spec} of {where} is stored with dtype {piece.dtype} shape "
+                                       f"{list(piece.shape)}, expected dtype {e.dtype} shape {list(shape)}")  # fmt: skip
+            info = self._check_entry(path, f"{name} (slice {spec})", piece, num_shards)
+            pieces.append((slices.resolve(extents, e.shape), info))
+        self._sliced[name] = pieces
+        first = pieces[0][1]
+        nbytes = first.dtype.size * int(np.prod(e.shape, dtype=object)) if first.dtype.np is not None else 0
+        return dataclasses.replace(first, name=name, shape=e.shape, offset=0, size=nbytes, crc=None)
+
+    def read_slice(self, name: str, window=None, out: np.ndarray | None = None) -> np.ndarray:
+        """Returns the window ``((start, length), ...)`` of tensor ``name`` (None: all of it), assembled
+        from whichever slices, in whichever data files, hold it; a plain tensor works too.
+
+        Example:
+          >>> r.read_slice("emb", [(2, 5), (0, 4)])   # rows 2..6 of a partitioned [10, 4] variable
+
+        Raises:
+          InvalidArgumentError: the window lies outside the tensor (the message names both).
+          InternalError: the checkpoint's slices do not cover the window.
+          DataLossError: a slice fails its CRC.
+        """
+        info = self._readable(name)
+        pieces = self._sliced.get(name) or [(tuple((0, d) for d in info.shape), info)]
+        return slices.assemble(self, info, pieces, window, out)
+
+    def read_into(self, name: str, out: np.ndarray) -> None:
+        if name not in self._sliced:
+            return super().read_into(name, out)
+        self.read_slice(name, None, out)
+
+    def verify(self, name: str) -> None:
+        if name not in self._sliced:
+            return super().verify(name)
+        self._readable(name)
+        for _, piece in self._sliced[name]:
+            self._verify_info(piece)
+
+    def iter_chunks(self, name: str, buffer):
+        if name not in self._sliced:
+            yield from super().iter_chunks(name, buffer)
+            return
+        whole = streaming.byte_view(self.read_slice(name).reshape(-1).view(np.uint8))  # one host copy
+        views = [
+            streaming.byte_view(b, writable=True) for b in (buffer if isinstance(buffer, (list, tuple)) else [buffer])
+        ]
+        pos = k = 0
+        while pos < whole.nbytes:
+            view = views[k % len(views)]
+            part = view[: min(view.nbytes, whole.nbytes - pos)]
+            part[:] = whole[pos : pos + part.nbytes]
+            yield part
+            pos, k = pos + part.nbytes, k + 1
+
     def _shard(self, shard_id: int, num_shards: int) -> tuple[str, int]:
         path = data_path(self._prefix, shard_id, num_shards)
         if path not in self._files:
@@ -334,8 +457,6 @@ class BundleReader(streaming.TensorReader):
         unreadable = _LISTABLE_CODES.get(e.dtype)
         if unreadable is None and e.dtype in _ODD_DTYPES:
             unreadable = f"dtype {_ODD_DTYPES[e.dtype].name} is not supported by graphvar"
-        if e.num_slices:
-            unreadable = "partitioned (sliced) variables are not supported"
         if dtype is None and unreadable is None:
             raise _data_loss(path, f"{where} has invalid dtype code {e.dtype}")
         data, data_size = self._shard(e.shard_id, num_shards)
@@ -343,7 +464,7 @@ class BundleReader(streaming.TensorReader):
             raise _data_loss(
                 path, f"{where} [offset {e.offset}, size {e.size}] runs past the end of {data} ({data_size} bytes)"
             )
-        if dtype is not None and not e.num_slices:
+        if dtype is not None:
             nbytes = streaming.checked_num_bytes(e.shape, dtype.size, e.size)
             if nbytes != e.size:
                 raise _data_loss(path, f"{where} has size {e.size} but {dtype.name} {list(e.shape)} needs more or less")
@@ -364,29 +485,3 @@ def _same_file(path: str, fid: files.FileId) -> bool:
         return files.FileId.of(os.stat(path)) == fid
     except OSError:
         return False
-
-
-def _slice_key_name(key: bytes) -> bytes | None:
-    """The variable name in a per-slice key (TF's EncodeTensorNameSlice: OrderedCode number 0,
-    then the name with 0x00 -> 00 ff and 0xff -> ff 00, ended by 00 01), or None if ``key`` is not one."""
-    if not key.startswith(b"\0"):
-        return None
-    out, i = bytearray(), 1
-    while i + 1 < len(key):
-        b, nxt = key[i], key[i + 1]
-        if b == 0x00:
-            if nxt == 0x01:
-                return bytes(out)
-            if nxt != 0xFF:
-                return None
-            out.append(0x00)
-            i += 2
-        elif b == 0xFF:
-            if nxt != 0x00:
-                return None
-            out.append(0xFF)
-            i += 2
-        else:
-            out.append(b)
-            i += 1
-    return None

@@ -6,7 +6,7 @@ Field numbers (``tensorflow/core/protobuf/tensor_bundle.proto``, ``tensor_shape.
 - BundleHeaderProto: num_shards=1 (int32), endianness=2 (enum, LITTLE=0), version=3 (VersionDef)
 - VersionDef: producer=1, min_consumer=2, bad_consumers=3 (repeated int32)
 - BundleEntryProto: dtype=1 (enum), shape=2 (TensorShapeProto), shard_id=3 (int32), offset=4 (int64),
-  size=5 (int64), crc32c=6 (fixed32), slices=7 (repeated TensorSliceProto)
+  size=5 (int64), crc32c=6 (fixed32), slices=7 (repeated TensorSliceProto, see slices.py)
 - TensorShapeProto: dim=2 (repeated Dim), unknown_rank=3 (bool); Dim: size=1 (int64), name=2 (string)
 
 Encoding follows proto3 as TensorFlow's C++ serializer emits it: fields in number order, zero
@@ -112,7 +112,8 @@ class BundleHeader:
 
     def encode(self) -> bytes:
         version = _int_field(1, self.producer) + _int_field(2, self.min_consumer)
-        version += b"".join(_int_field(3, c) for c in self.bad_consumers)
+        if self.bad_consumers:  # proto3 packs repeated scalars
+            version += _len_field(3, b"".join(encode_varint(c) for c in self.bad_consumers))
         return _int_field(1, self.num_shards) + _int_field(2, self.endianness) + _len_field(3, version)
 
     @classmethod
@@ -135,12 +136,17 @@ class BundleHeader:
                 setattr(self, "producer" if field == 1 else "min_consumer", _signed64(val))
             elif field == 3 and wire == _VARINT:
                 bad.append(_signed64(val))
+            elif field == 3 and wire == _LEN:
+                pos = 0
+                while pos < len(val):
+                    c, pos = decode_varint(val, pos)
+                    bad.append(_signed64(c))
         self.bad_consumers = tuple(bad)
 
 
 @dataclasses.dataclass
 class BundleEntry:
-    """BundleEntryProto (``slices`` kept only as a count: partitioned variables are not read)."""
+    """BundleEntryProto. ``slices``: the TensorSliceProto bytes of a partitioned tensor's full entry."""
 
     dtype: int = 0
     shape: tuple[int, ...] = ()
@@ -148,14 +154,20 @@ class BundleEntry:
     offset: int = 0
     size: int = 0
     crc32c: int = 0
-    num_slices: int = 0
+    slices: tuple[bytes, ...] = ()
     unknown_rank: bool = False
+
+    @property
+    def num_slices(self) -> int:
+        return len(self.slices)
 
     def encode(self) -> bytes:
         dims = b"".join(_len_field(2, _int_field(1, d)) for d in self.shape)
         out = _int_field(1, self.dtype) + _len_field(2, dims) + _int_field(3, self.shard_id)
         out += _int_field(4, self.offset) + _int_field(5, self.size)
-        return out + _key(6, _FIXED32) + struct.pack("<I", self.crc32c)
+        if self.crc32c:  # proto3 omits a zero fixed32 (a partitioned tensor's full entry has none)
+            out += _key(6, _FIXED32) + struct.pack("<I", self.crc32c)
+        return out + b"".join(_len_field(7, s) for s in self.slices)
 
     @classmethod
     def decode(cls, buf: bytes) -> BundleEntry:
@@ -172,7 +184,8 @@ class BundleEntry:
                 _expect(wire, _FIXED32, "BundleEntryProto.crc32c")
                 e.crc32c = val
             elif field == 7:
-                e.num_slices += 1
+                _expect(wire, _LEN, "BundleEntryProto.slices")
+                e.slices += (val,)
         return e
 
     def _decode_shape(self, buf: bytes) -> None:

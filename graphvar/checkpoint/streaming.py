@@ -267,7 +267,9 @@ class TensorReader:
           DataLossError: the bytes fail their CRC or the file is short.
           OpError: an I/O error (EIO: UnknownError), naming file and tensor.
         """
-        info = self._readable(name)
+        self._verify_info(self._readable(name))
+
+    def _verify_info(self, info: TensorInfo) -> None:
         if self._verify_buf is None or self._verify_buf.nbytes < min(VERIFY_CHUNK, info.size):
             self._verify_buf = memoryview(bytearray(min(VERIFY_CHUNK, info.size)))
         crc = 0

@@ -12,6 +12,7 @@ offset and CRC before using it; it raises :class:`TableError` on any damage.
 
 from __future__ import annotations
 
+import operator
 import struct
 from collections.abc import Callable
 
@@ -48,14 +49,16 @@ class BlockBuilder:
     def add(self, key: bytes, value: bytes) -> None:
         shared = 0
         if self.counter < self.restart_interval:
-            limit = min(len(self.last_key), len(key))
-            while shared < limit and self.last_key[shared] == key[shared]:
-                shared += 1
+            shared = _common_prefix(self.last_key, key)
         else:
             self.restarts.append(len(self.buffer))
             self.counter = 0
         buf = self.buffer
-        buf += encode_varint(shared) + encode_varint(len(key) - shared) + encode_varint(len(value))
+        non_shared, vlen = len(key) - shared, len(value)
+        if shared < 0x80 and non_shared < 0x80 and vlen < 0x80:  # one byte each: most index entries
+            buf += bytes((shared, non_shared, vlen))
+        else:
+            buf += encode_varint(shared) + encode_varint(non_shared) + encode_varint(vlen)
         buf += key[shared:]
         buf += value
         self.last_key = key
@@ -70,6 +73,13 @@ class BlockBuilder:
     def finish(self) -> bytes:
         tail = struct.pack(f"<{len(self.restarts) + 1}I", *self.restarts, len(self.restarts))
         return bytes(self.buffer) + tail
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    """The length of the longest common prefix: the leading zero bytes of a XOR b, computed in C."""
+    n = min(len(a), len(b))
+    x = int.from_bytes(a[:n], "big") ^ int.from_bytes(b[:n], "big")
+    return n - (x.bit_length() + 7) // 8
 
 
 def _shortest_separator(start: bytes, limit: bytes) -> bytes:
@@ -113,6 +123,39 @@ class TableBuilder:
         self._data.add(key, value)
         if self._data.size_estimate() >= BLOCK_SIZE:
             self._flush()
+
+    def add_sorted(self, pairs) -> None:
+        """:meth:`add` for many (key, value) pairs in increasing key order: the same bytes, one loop
+        (a merge of 100,000 entries spends most of its time here)."""
+        data, cut, interval = self._data, BLOCK_SIZE, RESTART_INTERVAL
+        last = self._last_key
+        for key, value in pairs:
+            if last is not None and key <= last:
+                raise ValueError(f"table keys must be added in increasing order: {key!r} after {last!r}")
+            if self._pending is not None:
+                self._index.add(_shortest_separator(last, key), _handle(*self._pending))
+                self._pending = None
+            buf = data.buffer
+            if data.counter < interval:
+                prev = data.last_key
+                n = min(len(prev), len(key))
+                shared = n - ((int.from_bytes(prev[:n], "big") ^ int.from_bytes(key[:n], "big")).bit_length() + 7) // 8
+            else:
+                data.restarts.append(len(buf))
+                data.counter = shared = 0
+            non_shared, vlen = len(key) - shared, len(value)
+            if shared < 0x80 and non_shared < 0x80 and vlen < 0x80:
+                buf += bytes((shared, non_shared, vlen))
+            else:
+                buf += encode_varint(shared) + encode_varint(non_shared) + encode_varint(vlen)
+            buf += key[shared:]
+            buf += value
+            data.last_key = last = key
+            data.counter += 1
+            if len(buf) + 4 * len(data.restarts) + 4 >= cut:
+                self._last_key = last
+                self._flush()
+        self._last_key = last
 
     def _flush(self) -> None:
         if not self._data.empty():
@@ -171,9 +214,13 @@ def _block_entries(block: bytes, what: str) -> list[tuple[bytes, bytes]]:
     entries, key, pos = [], b"", 0
     try:
         while pos < end:
-            shared, pos = decode_varint(block, pos, end)
-            non_shared, pos = decode_varint(block, pos, end)
-            vlen, pos = decode_varint(block, pos, end)
+            if pos + 3 <= end and block[pos] < 0x80 and block[pos + 1] < 0x80 and block[pos + 2] < 0x80:
+                shared, non_shared, vlen = block[pos], block[pos + 1], block[pos + 2]
+                pos += 3
+            else:
+                shared, pos = decode_varint(block, pos, end)
+                non_shared, pos = decode_varint(block, pos, end)
+                vlen, pos = decode_varint(block, pos, end)
             if shared > len(key) or non_shared > end - pos or vlen > end - pos - non_shared:
                 raise TableError(f"bad entry in {what} block at byte {pos}")
             key = key[:shared] + block[pos : pos + non_shared]
@@ -218,9 +265,10 @@ def read_table(read: Reader | bytes, size: int | None = None) -> list[tuple[byte
     for n, (_, handle) in enumerate(index):
         start = len(out)
         out += _block_entries(_read_block(read, size, handle, f"data #{n}"), f"data #{n}")
-        for i in range(max(start, 1), len(out)):  # per block, so a block named twice is refused at once
-            if out[i - 1][0] >= out[i][0]:
-                raise TableError(f"table keys out of order: {out[i][0]!r} after {out[i - 1][0]!r}")
+        keys = [k for k, _ in out[max(start - 1, 0) :]]  # per block, so a block named twice is refused at once
+        if not all(map(operator.lt, keys, keys[1:])):
+            i = next(i for i in range(1, len(keys)) if keys[i - 1] >= keys[i])
+            raise TableError(f"table keys out of order: {keys[i]!r} after {keys[i - 1]!r}")
     return out
 
 
