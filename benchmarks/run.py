@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks import cases_conv, cases_gpu, cases_growth, cases_random, cases_saver, cases_session, cases_train
+from benchmarks import cases_merge
 from benchmarks.harness import Row
 from benchmarks.report import format_table, machine_info, markdown_table
 
@@ -34,6 +35,7 @@ CASES: dict[str, Callable[[Any], list[Row]]] = {
     **cases_gpu.CASES,
     **cases_conv.CASES,
     **cases_train.CASES,
+    **cases_merge.CASES,
 }
 
 # name: (smoke, quick, full)
