@@ -25,7 +25,18 @@ def gv_type_of(node: Any) -> str | None:
     return FROM_TF.get(node.op)
 
 
+_const_args_cache: dict = {}
+
+
 def const_args(node: Any) -> tuple[int, ...]:
+    key = (node.op, len(node.input))
+    found = _const_args_cache.get(key)
+    if found is None:
+        found = _const_args_cache[key] = _const_args(node)
+    return found
+
+
+def _const_args(node: Any) -> tuple[int, ...]:
     gv = gv_type_of(node)
     if gv is None:
         return ()
@@ -108,7 +119,7 @@ class Importer:
             if node.op in CONTROL_FLOW:
                 raise node_error(node, "control flow (tf.cond / tf.while_loop: Switch, Merge) is not supported "
                                        "by graphvar yet; only initialized_value()'s cond imports")  # fmt: skip
-            if node.op in SAVE_TYPES:
+            if node.op in SAVE_TYPES and gv_type_of(node) is None:
                 raise node_error(node, "save/restore ops import only as a meta graph's saver_def "
                                        "(tf.train.import_meta_graph), where graphvar's Saver runs them")  # fmt: skip
             if gv_type_of(node) is None:
@@ -305,7 +316,8 @@ def import_into(graph: Any, graph_def: Any, input_map: dict | None, return_eleme
         if parse_ref(key)[0] not in {n.name for n in graph_def.node}:
             raise ValueError(f"Attempted to map inputs that were not found in graph_def: [{key}]")
         mapped[key] = ops.convert_to_tensor(value)
-    prefix = graph.unique_name(name) + "/" if name else ""
+    # `name` ending in "/" is a prefix already made unique (import_meta_graph's import_scope)
+    prefix = name if name.endswith("/") else (graph.unique_name(name) + "/" if name else "")
     importer = Importer(graph, graph_def, prefix, mapped, clear_devices, skip or set())
     order = [n.name for n in graph_def.node]
     importer.check(order)

@@ -54,19 +54,13 @@ class ExportContext:
         """Adds a NodeDef; TF's type attrs (T, N, ...) are filled from its OpDef and the inputs' dtypes."""
         node = self.graph_def.node.add(name=name, op=tf_type)
         node.input.extend(ref for ref, _ in inputs)
-        inputs = [(ref, dt) for ref, dt in inputs if not ref.startswith("^")]
+        in_dtypes = tuple(dt for ref, dt in inputs if not ref.startswith("^"))
         op = self._op
         if op is not None:
             node.input.extend("^" + c.name for c in op.control_inputs)
             if op.device and not self.clear_devices:
                 node.device = op.device
-        kinds = tf_values.attr_kinds(tf_type)
-        for key, value in (attrs or {}).items():
-            if key not in kinds and not key.startswith("_"):
-                raise ValueError(f"cannot export {op.type if op else tf_type} node {name!r}: TensorFlow's "
-                                 f"{tf_type} has no attr {key!r}")  # fmt: skip
-            tf_values.encode_attr(value, kinds.get(key), node.attr[key])
-        _fill_type_attrs(node, tf_type, [dt for _, dt in inputs], outputs or [])
+        node.MergeFrom(_attr_template(tf_type, in_dtypes, tuple(outputs or ()), attrs or {}, op))
         if shapes is not None and self.add_shapes:
             lst = node.attr["_output_shapes"].list
             for s in shapes:
@@ -86,6 +80,35 @@ class ExportContext:
         node.attr["dtype"].type = dt.as_datatype_enum
         tf_values.tensor_to_proto(arr, dt, node.attr["value"].tensor)
         return name, dt
+
+
+_TEMPLATES: dict = {}
+
+
+def _attr_template(tf_type: str, in_dtypes: tuple, out_dtypes: tuple, attrs: dict, op: Any) -> Any:
+    """A NodeDef holding only the attrs (given ones, then TF's type attrs), cached: most nodes of a graph
+    share a few attr sets, and one C-level MergeFrom is much cheaper than building the map in Python."""
+    try:
+        key = (tf_type, in_dtypes, out_dtypes, tuple(attrs.items()))
+        hash(key)
+    except TypeError:  # an unhashable attr value (a list): build it afresh
+        key = None
+    node = _TEMPLATES.get(key) if key is not None else None
+    if node is not None:
+        return node
+    node = graph_pb2.NodeDef()
+    kinds = tf_values.attr_kinds(tf_type)
+    for name, value in attrs.items():
+        if name not in kinds and not name.startswith("_"):
+            raise ValueError(f"cannot export {op.type if op else tf_type} node {op.name if op else ''!r}: "
+                             f"TensorFlow's {tf_type} has no attr {name!r}")  # fmt: skip
+        tf_values.encode_attr(value, kinds.get(name), node.attr[name])
+    _fill_type_attrs(node, tf_type, list(in_dtypes), list(out_dtypes))
+    if key is not None:
+        if len(_TEMPLATES) > 4096:
+            _TEMPLATES.clear()
+        _TEMPLATES[key] = node
+    return node
 
 
 def _fill_type_attrs(node: Any, tf_type: str, in_dtypes: list, out_dtypes: list) -> None:
@@ -187,6 +210,8 @@ _REF = re.compile(r"^(\^?)(.*?)(?::(\d+))?$")
 
 def parse_ref(ref: str) -> tuple[str, int, bool]:
     """ "name:1" -> (name, 1, False); "^name" -> (name, -1, True)."""
+    if ":" not in ref and not ref.startswith("^"):
+        return ref, 0, False
     m = _REF.match(ref)
     control, name, idx = m.group(1), m.group(2), m.group(3)
     return name, (-1 if control else int(idx or 0)), bool(control)

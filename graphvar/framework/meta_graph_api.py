@@ -154,7 +154,7 @@ def import_meta_graph(meta_graph_or_file: Any, clear_devices: bool = False, impo
     if mgd.HasField("saver_def") and mgd.saver_def.restore_op_name:
         skip, keys = meta_graph.saver_mapping(mgd.graph_def, mgd.saver_def)
     prefix = graph.unique_name(import_scope) + "/" if import_scope else ""
-    graph_import.import_into(graph, mgd.graph_def, None, None, prefix.rstrip("/"), clear_devices, skip)
+    graph_import.import_into(graph, mgd.graph_def, None, None, prefix, clear_devices, skip)
     meta_graph.import_collections(graph, mgd, prefix)
     variables = {v.op.name: v for v in graph.get_collection(ops.GraphKeys.GLOBAL_VARIABLES)}
     if keys:

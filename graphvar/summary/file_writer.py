@@ -89,9 +89,6 @@ class FileWriter:
 
             if not isinstance(graph, ops.Graph):
                 raise TypeError(f"add_graph expects a Graph, got {type(graph).__name__} (pass graph_def=...)")
-            if not hasattr(graph, "as_graph_def"):
-                log.info("graphvar: FileWriter.add_graph: GraphDef export is not available yet; no graph written")
-                return
             graph_def = graph.as_graph_def(add_shapes=True)
         if graph_def is None:
             return
