@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -48,10 +49,82 @@ def inspect_main(argv: list[str]) -> int:
                 if args.all:
                     _print_value(name, reader.get_tensor(name))
             print(f"# {len(reader.keys())} tensors, {_human(total)}")
+        meta = _meta_path(args.path)
+        if meta is not None:
+            print_meta_summary(meta)
     except (errors.OpError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+def _meta_path(path: str) -> str | None:
+    """The `.meta` beside a checkpoint given as prefix, .index or .data-* file (None if there is none)."""
+    import os
+    import re
+
+    prefix = re.sub(r"\.(index|data-\d{5}-of-\d{5})$", "", path)
+    meta = prefix + ".meta"
+    return meta if os.path.isfile(meta) else None
+
+
+def print_meta_summary(path: str) -> None:
+    """The meta graph's summary: ops by type, variables, collections, placeholders and the saver."""
+    from graphvar.framework.meta_graph import read_meta_graph_file
+
+    mgd = read_meta_graph_file(path)
+    nodes = mgd.graph_def.node
+    by_type: dict[str, int] = {}
+    for n in nodes:
+        by_type[n.op] = by_type.get(n.op, 0) + 1
+    print(f"# meta graph {printable(path)}: {len(nodes)} ops")
+    print(
+        "#   ops by type: " + ", ".join(f"{t} {c}" for t, c in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0])))
+    )
+    shapes = {n.name: _shape_text(n.attr["shape"].shape) for n in nodes if n.op in ("VariableV2", "Placeholder")}
+    dtypes_ = {n.name: _dtype_text(n.attr["dtype"].type) for n in nodes if n.op in ("VariableV2", "Placeholder")}
+    for n in nodes:
+        if n.op == "Placeholder":
+            print(f"#   placeholder {printable(n.name)}: {dtypes_[n.name]} {shapes[n.name]}")
+    from graphvar.proto import meta_graph_pb2
+
+    for key in sorted(mgd.collection_def):
+        c = mgd.collection_def[key]
+        kind = c.WhichOneof("kind")
+        items = list(getattr(c, kind).value) if kind else []
+        if kind == "bytes_list" and key in ("variables", "trainable_variables", "local_variables", "model_variables"):
+            names = []
+            for raw in items:
+                vd = meta_graph_pb2.VariableDef.FromString(raw)
+                op = vd.variable_name.split(":")[0]
+                names.append(f"{printable(op)} {dtypes_.get(op, '?')} {shapes.get(op, '?')}")
+            print(f"#   collection {printable(key)} ({len(items)}): " + "; ".join(names))
+        else:
+            shown = [printable(x.decode() if isinstance(x, bytes) else str(x)) for x in items[:8]]
+            more = f" ... (+{len(items) - 8})" if len(items) > 8 else ""
+            print(
+                f"#   collection {printable(key)} ({len(items)}): {', '.join(shown) if kind != 'bytes_list' else '<protos>'}{more}"
+            )
+    if mgd.HasField("saver_def"):
+        sd = mgd.saver_def
+        print(
+            f"#   saver: save {printable(sd.save_tensor_name)}, restore {printable(sd.restore_op_name)}, max_to_keep {sd.max_to_keep}"
+        )
+
+
+def _shape_text(shape: Any) -> str:
+    if shape.unknown_rank:
+        return "<unknown>"
+    return str([d.size if d.size >= 0 else None for d in shape.dim])
+
+
+def _dtype_text(code: int) -> str:
+    from graphvar import dtypes
+
+    try:
+        return dtypes.as_dtype(code).name
+    except (TypeError, ValueError, KeyError):
+        return f"dtype {code}"
 
 
 def printable(name: str) -> str:

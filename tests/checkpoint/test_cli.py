@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
 from ckpt_helpers import FIXTURES
@@ -42,3 +43,24 @@ def test_convert_round_trip(tmp_path, capsys):
         for k in a.keys():
             assert a.dtype(k) == b.dtype(k)
             np.testing.assert_array_equal(a.get_tensor(k), b.get_tensor(k))
+
+
+def test_inspect_prints_the_meta_graph_summary(tmp_path, capsys):
+    import graphvar as tf
+    from graphvar.checkpoint import cli
+
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 3], name="inputs")
+        w = tf.Variable(tf.zeros([3, 2]), name="w")
+        loss = tf.reduce_sum(tf.matmul(x, w))
+        tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            path = tf.train.Saver().save(sess, str(tmp_path / "m.ckpt"), global_step=3)
+    assert cli.inspect_main([path + ".index"]) == 0
+    out = capsys.readouterr().out
+    assert f"# meta graph {path}.meta:" in out
+    assert "#   placeholder inputs: float32 [None, 3]" in out
+    assert "#   collection trainable_variables (1): w float32 [3, 2]" in out
+    assert "#   collection train_op (1): GradientDescent" in out
+    assert re.search(r"ops by type: .*\bMatMul \d", out) and "ApplyGradientDescent 1" in out
