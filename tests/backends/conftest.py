@@ -20,15 +20,28 @@ def kernel_dll(tmp_path_factory):
     return dll
 
 
+def forget_cupy_backend(monkeypatch) -> None:
+    """Drops graphvar.backends.cupy_backend so the next import binds the `cupy` of this test; the
+    module imported during the test (bound to it) is dropped again after the test."""
+    from graphvar import backends
+
+    # setitem/setattr first: monkeypatch's undo then restores the state before the test, and removes
+    # what the test imported (delitem/delattr of an absent key would leave that behind)
+    monkeypatch.setitem(sys.modules, "graphvar.backends.cupy_backend", None)
+    del sys.modules["graphvar.backends.cupy_backend"]
+    monkeypatch.setitem(vars(backends), "cupy_backend", None)  # (setattr's undo fails on an absent attribute)
+    del vars(backends)["cupy_backend"]
+
+
 def install_fake_cupy(monkeypatch, dll, device_count: int = 1, sm_count: int = 2):
     """Makes `import cupy` give the fake and graphvar.backends see `device_count` GPUs; returns the fake's state."""
     from graphvar import backends
 
     module, fake = fake_cupy.build(dll, device_count, sm_count)
     monkeypatch.setitem(sys.modules, "cupy", module)
-    # a fresh import binds the fake: drop the module and the package's attribute for it
-    monkeypatch.delitem(sys.modules, "graphvar.backends.cupy_backend", raising=False)
-    monkeypatch.delattr(backends, "cupy_backend", raising=False)
+    for name, sub in fake_cupy.cupyx_modules(module).items():
+        monkeypatch.setitem(sys.modules, name, sub)
+    forget_cupy_backend(monkeypatch)
     monkeypatch.delenv("GRAPHVAR_BACKEND", raising=False)
     monkeypatch.setattr(backends, "_cuda", None)
     monkeypatch.setattr(backends, "_gpus", {})

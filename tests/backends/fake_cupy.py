@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import importlib.util
 import itertools
+import mmap
 import pathlib
 import re
 import threading
@@ -50,11 +51,26 @@ class FakeCuda:
         self.log: list[tuple] = []
         self.modules: list[tuple[str, tuple]] = []
         self.num_regs: dict[str, int] = {}  # kernel name -> what its Function reports (default 40)
+        self.lock = threading.RLock()  # one queue per stream, shared by the threads that use it
         self.null = Stream(self, null=True)
 
     @property
     def current(self) -> int:
         return getattr(self.local, "device", 0)
+
+    def current_stream(self) -> Stream:
+        """This thread's current stream (``with stream:`` sets it), the null stream by default."""
+        stack = getattr(self.local, "streams", None)
+        return stack[-1] if stack else self.null
+
+    def flush(self) -> None:
+        """Runs the work queued on the current stream: what a host read of device memory waits for."""
+        self.current_stream().run_until(None)
+
+    def synchronize(self) -> None:
+        """Runs every stream's queued work (cudaDeviceSynchronize)."""
+        for stream in list(self.streams.values()):
+            stream.run_until(None)
 
     @property
     def pinned(self) -> list[np.ndarray]:
@@ -68,33 +84,192 @@ class FakeCuda:
         return any(b.ctypes.data <= ptr and ptr + size <= b.ctypes.data + b.nbytes for b in self.pinned)
 
 
-class DeviceArray(np.ndarray):
-    """Device memory: host bytes tagged with the device they belong to."""
+class NoLog(list):
+    """A log that keeps nothing (the whole-suite run of fake_gpu_plugin: no growth across a test)."""
 
+    def append(self, entry: Any) -> None:
+        pass
+
+
+class DeviceArray:
+    """Device memory, opaque as CuPy's: not an ndarray, ``numpy.asarray(x)`` raises TypeError, a NumPy
+    array operand raises TypeError; data moves only through ``get`` / ``set`` / the cupy functions.
+    Reading it from the host (``get``, ``int(x)``, CuPy functions, which run on the current stream)
+    first runs the work queued on the current stream, as CUDA's in-order streams would."""
+
+    __slots__ = ("_a", "device_id", "__weakref__")
+    __array_ufunc__ = None  # NumPy ufuncs refuse device arrays (and ndarray <op> DeviceArray -> TypeError)
     _fake: FakeCuda  # set by build()
 
-    def __array_finalize__(self, obj: Any) -> None:
-        self.device_id = getattr(obj, "device_id", DeviceArray._fake.current)
+    def __init__(self, a: np.ndarray, device_id: int | None = None) -> None:
+        self._a = a
+        self.device_id = DeviceArray._fake.current if device_id is None else device_id
+
+    shape = property(lambda self: self._a.shape)
+    dtype = property(lambda self: self._a.dtype)
+    ndim = property(lambda self: self._a.ndim)
+    size = property(lambda self: self._a.size)
+    nbytes = property(lambda self: self._a.nbytes)
+    itemsize = property(lambda self: self._a.itemsize)
+    strides = property(lambda self: self._a.strides)
+    T = property(lambda self: DeviceArray(self._a.T, self.device_id))
+
+    @property
+    def flags(self) -> Any:  # CuPy's flags: no "writeable"
+        f = self._a.flags
+        return types.SimpleNamespace(c_contiguous=f.c_contiguous, f_contiguous=f.f_contiguous, owndata=f.owndata)
 
     @property
     def data(self) -> Any:
-        return types.SimpleNamespace(ptr=self.__array_interface__["data"][0])
+        return types.SimpleNamespace(ptr=self._a.__array_interface__["data"][0])
 
     @property
     def device(self) -> Any:
         return types.SimpleNamespace(id=self.device_id)
 
-    def set(self, arr: np.ndarray) -> None:
-        """An upload into this array (CuPy: same shape and dtype, C-contiguous host memory)."""
-        if arr.shape != self.shape or arr.dtype != self.dtype:
-            raise FakeCudaError(f"set: {arr.dtype} {arr.shape} into {self.dtype} {self.shape}")
-        self.view(np.ndarray)[...] = arr
-
-    def get(self, out: np.ndarray | None = None) -> np.ndarray:
+    def get(self, stream: Any = None, out: np.ndarray | None = None) -> np.ndarray:
+        DeviceArray._fake.flush()
         if out is None:
-            return np.array(self.view(np.ndarray), copy=True)
-        out[...] = self.view(np.ndarray)
+            return np.array(self._a, copy=True)
+        out[...] = self._a
         return out
+
+    def set(self, arr: np.ndarray, stream: Any = None) -> None:
+        """An upload into this array (CuPy: same shape and dtype)."""
+        if not isinstance(arr, np.ndarray) or arr.shape != self.shape or arr.dtype != self.dtype:
+            raise FakeCudaError(
+                f"set: {getattr(arr, 'dtype', type(arr))} {getattr(arr, 'shape', '')} into {self.dtype} {self.shape}"
+            )
+        DeviceArray._fake.flush()
+        self._a[...] = arr
+
+    def __array__(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise TypeError(
+            "Implicit conversion to a NumPy array is not allowed. Please use `.get()` to construct a NumPy array explicitly."
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        attr = getattr(self._a, name)
+        return _device_call(attr) if callable(attr) else _wrap(attr)
+
+    def __getitem__(self, key: Any) -> Any:
+        return _wrap(self._a[_unwrap(key, strict=False)])
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        DeviceArray._fake.flush()
+        self._a[_unwrap(key, strict=False)] = _unwrap(value, strict=True)
+
+    def __len__(self) -> int:
+        return len(self._a)
+
+    def __iter__(self) -> Any:
+        return (self[i] for i in range(len(self)))
+
+    def _scalar(self) -> Any:
+        DeviceArray._fake.flush()
+        return self._a
+
+    def __bool__(self) -> bool:
+        return bool(self._scalar())
+
+    def __int__(self) -> int:
+        return int(self._scalar())
+
+    def __float__(self) -> float:
+        return float(self._scalar())
+
+    def __complex__(self) -> complex:
+        return complex(self._scalar())
+
+    def __index__(self) -> int:
+        return self._scalar().__index__()
+
+    def __repr__(self) -> str:
+        return f"fake_cupy.array({self._a!r}, device={self.device_id})"
+
+
+def _binary(name: str) -> Any:
+    def op(self: DeviceArray, other: Any) -> Any:
+        DeviceArray._fake.flush()
+        result = getattr(self._a, name)(_unwrap(other, strict=True))
+        return self if name.startswith("__i") else _wrap(result)
+
+    return op
+
+
+def _unary(name: str) -> Any:
+    def op(self: DeviceArray) -> Any:
+        DeviceArray._fake.flush()
+        return _wrap(getattr(self._a, name)())
+
+    return op
+
+
+for _n in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor", "lshift", "rshift"):
+    for _f in (f"__{_n}__", f"__r{_n}__", f"__i{_n}__"):
+        setattr(DeviceArray, _f, _binary(_f))
+for _f in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
+    setattr(DeviceArray, _f, _binary(_f))
+for _f in ("__neg__", "__pos__", "__abs__", "__invert__"):
+    setattr(DeviceArray, _f, _unary(_f))
+DeviceArray.__hash__ = None  # as ndarray
+
+
+def _unwrap(x: Any, strict: bool) -> Any:
+    """A CuPy function's argument as NumPy sees it; host arrays are refused where CuPy refuses them."""
+    if isinstance(x, DeviceArray):
+        return x._a
+    if isinstance(x, np.ndarray) and not isinstance(x, PinnedMemory):
+        if strict and x.dtype.kind not in "OSUV":
+            raise TypeError(f"Unsupported type {type(x)}")
+        return x
+    if isinstance(x, (list, tuple)) and not hasattr(x, "_fields"):
+        return type(x)(_unwrap(v, strict) for v in x)
+    if isinstance(x, slice):
+        return slice(_unwrap(x.start, strict), _unwrap(x.stop, strict), _unwrap(x.step, strict))
+    return x
+
+
+def _wrap(x: Any) -> Any:
+    """A NumPy result as CuPy returns it: arrays (0-d for scalars) on the current device."""
+    if isinstance(x, np.ndarray) and not isinstance(x, PinnedMemory):
+        return x if x.dtype.kind in "OSUV" else DeviceArray(x)
+    if isinstance(x, np.generic) and not isinstance(x, (np.str_, np.bytes_, np.void)):
+        return DeviceArray(np.asarray(x))
+    if isinstance(x, (list, tuple)) and not hasattr(x, "_fields"):
+        return type(x)(_wrap(v) for v in x)
+    return x
+
+
+def _device_call(fn: Any) -> Any:
+    """``fn`` (a NumPy function or method) as a CuPy one: runs after the work queued on the current
+    stream, on unwrapped device arrays (host arrays refused), with device-array results."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        DeviceArray._fake.flush()
+        out = kwargs.get("out")
+        kwargs = {k: _unwrap(v, strict=True) for k, v in kwargs.items()}
+        result = fn(*_unwrap(args, strict=True), **kwargs)
+        return out if out is not None and isinstance(out, DeviceArray) else _wrap(result)
+
+    return call
+
+
+class _UFunc:
+    """A NumPy ufunc as a CuPy one (``cupy.add(x, y)``, ``cupy.add.at(x, i, y)``, ``cupy.add.reduce``)."""
+
+    def __init__(self, ufunc: np.ufunc) -> None:
+        self._ufunc = ufunc
+        self.__name__ = ufunc.__name__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _device_call(self._ufunc)(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._ufunc, name)
+        return _device_call(attr) if callable(attr) else attr
 
 
 class PinnedMemory(np.ndarray):
@@ -116,28 +291,36 @@ class Stream:
         fake.streams[self.ptr] = self
 
     def enqueue(self, op: Any) -> None:
-        if self.null:
-            op()
-            self.done += 1
-        else:
+        """Queues ``op``: it runs when this stream is synchronized, or an event after it is, or a host
+        read on this stream needs it (in order, like a CUDA stream; the null stream too)."""
+        with self.fake.lock:
             self.pending.append(op)
 
     @property
     def total(self) -> int:
         return self.done + len(self.pending)
 
-    def run_until(self, target: int) -> None:
-        while self.done < target:
-            self.pending.pop(0)()
-            self.done += 1
+    def run_until(self, target: int | None) -> None:
+        with self.fake.lock:
+            target = self.total if target is None else target
+            while self.done < target:
+                self.pending.pop(0)()
+                self.done += 1
 
     def synchronize(self) -> None:
         self.fake.log.append(("stream_sync", self.ptr))
-        self.run_until(self.total)
+        self.run_until(None)
 
     def wait_event(self, event: Event) -> None:
         self.fake.log.append(("wait_event", self.ptr, event.stream.ptr if event.stream else None))
         event.synchronize()  # simplest correct model: the waited-for work is done first
+
+    def __enter__(self) -> Stream:
+        self.fake.local.__dict__.setdefault("streams", []).append(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.fake.local.streams.pop()
 
 
 class Event:
@@ -145,7 +328,7 @@ class Event:
         self.fake, self.stream, self.target = fake, None, 0
 
     def record(self, stream: Stream | None = None) -> None:
-        self.stream = stream if stream is not None else self.fake.null  # CuPy: the null stream by default
+        self.stream = stream if stream is not None else self.fake.current_stream()  # CuPy: the current stream
         self.target = self.stream.total
 
     def synchronize(self) -> None:
@@ -174,8 +357,10 @@ class Kernel:
             raise FakeCudaError(f"{self.name}: {len(args)} arguments for {len(self.params)} parameters")
         n = next((int(a) for a, (c, _) in zip(args, self.params) if c == "long long" and type(a) is np.int64), None)
         conv = [self._check(i, a, c, n) for i, (a, (c, _)) in enumerate(zip(args, self.params))]
-        self.fake.log.append(("launch", self.name, grid[0], block[0]))
-        host_kernels.launch(self.fake.dll, self.name, grid[0], block[0], *conv)
+        stream = self.fake.current_stream()
+        self.fake.log.append(("launch", self.name, grid[0], block[0], stream.ptr))
+        dll, name = self.fake.dll, self.name
+        stream.enqueue(lambda: host_kernels.launch(dll, name, grid[0], block[0], *conv))
 
     def _check(self, i: int, arg: Any, ctype: str, n: int | None) -> Any:
         where = f"{self.name} argument {i} ({ctype})"
@@ -189,7 +374,7 @@ class Kernel:
                 raise FakeCudaError(f"{where}: got a {arg.dtype} array (contiguous: {arg.flags.c_contiguous})")
             if n is not None and arg.size < n:
                 raise FakeCudaError(f"{where}: {arg.size} elements for n = {n}")
-            return arg
+            return arg._a  # the kernel gets the pointer
         if type(arg) is not _SCALAR_TYPES[ctype]:
             raise FakeCudaError(f"{where}: got {type(arg).__name__}, the GPU would misread it")
         return arg.item()
@@ -219,7 +404,7 @@ def build(dll: ctypes.CDLL, device_count: int = 1, sm_count: int = 2) -> tuple[t
     cupy.cuda, cuda.runtime = cuda, runtime
     cupy.__fake__ = fake
     _fill_runtime(fake, runtime)
-    _fill_cuda(fake, cuda)
+    _fill_cuda(fake, cuda, runtime)
     _fill_arrays(fake, cupy)
     cupy.RawModule = lambda code, options=(): RawModule(fake, code, options)
     return cupy, fake
@@ -235,12 +420,14 @@ def _fill_runtime(fake: FakeCuda, runtime: types.ModuleType) -> None:
         if kind not in (MEMCPY_H2D, MEMCPY_D2H) or not fake.in_pinned(host, size) or fake.in_pinned(dev, size):
             raise FakeCudaError(f"memcpyAsync kind {kind}: host side must be pinned, device side must not")
         fake.log.append(("memcpy", kind, size, stream))
+        if kind == MEMCPY_D2H:  # the pinned bytes are undefined until the copy has completed
+            ctypes.memset(dst, 0xCD, size)
         fake.streams[stream].enqueue(lambda: ctypes.memmove(dst, src, size))
 
     runtime.memcpyAsync = memcpy_async
 
 
-def _fill_cuda(fake: FakeCuda, cuda: types.ModuleType) -> None:
+def _fill_cuda(fake: FakeCuda, cuda: types.ModuleType, runtime: types.ModuleType) -> None:
     class Device:
         def __init__(self, index: int = 0) -> None:
             if not 0 <= index < fake.device_count:
@@ -259,46 +446,96 @@ def _fill_cuda(fake: FakeCuda, cuda: types.ModuleType) -> None:
             fake.local.device = fake.local.stack.pop()
 
     def alloc_pinned_memory(size: int) -> PinnedMemory:
-        buf = np.zeros(size, np.uint8).view(PinnedMemory)
+        # page-locked memory comes from the OS (cudaHostAlloc), not Python's heap: mmap, untraced
+        buf = np.frombuffer(mmap.mmap(-1, max(1, size)), np.uint8)[:size].view(PinnedMemory)
         fake.pinned_refs.append(weakref.ref(buf))
         return buf
 
     cuda.Device = Device
     cuda.Stream = lambda null=False, non_blocking=False: Stream(fake, null, non_blocking)
     cuda.Event = lambda disable_timing=False: Event(fake, disable_timing)
-    cuda.get_current_stream = lambda: fake.null
+    cuda.get_current_stream = fake.current_stream
+    cuda.Stream.null = fake.null
+    cuda.Device.synchronize = lambda self: fake.synchronize()
+    runtime.deviceSynchronize = fake.synchronize
     cuda.alloc_pinned_memory = alloc_pinned_memory
 
 
-def _device(x: Any) -> DeviceArray:
-    """A new device array holding a copy of x (an upload)."""
-    return np.array(np.asarray(x), copy=True, order="C").view(DeviceArray)
+def _upload(x: Any, dtype: Any = None) -> Any:
+    """A new device array holding a copy of host data ``x`` (an upload, in order on the current stream)."""
+    DeviceArray._fake.flush()
+    host = np.array(x, dtype=dtype, copy=True, order="C")
+    return host if host.dtype.kind in "OSUV" else DeviceArray(host)  # CuPy has no string arrays
 
 
 def _fill_arrays(fake: FakeCuda, cupy: types.ModuleType) -> None:
-    def empty(shape: Any, dtype: Any = float) -> DeviceArray:
-        out = np.empty(shape, dtype)
-        out.reshape(-1).view(np.uint8)[:] = 0xCD  # garbage, as fresh device memory may hold
-        return out.view(DeviceArray)
+    def empty(shape: Any, dtype: Any = float, order: str = "C") -> DeviceArray:
+        out = np.empty(shape, dtype, order=order)
+        out.reshape(-1, order="A").view(np.uint8)[:] = 0xCD  # garbage, as fresh device memory may hold
+        return DeviceArray(out)
+
+    def asarray(x: Any, dtype: Any = None, order: Any = None) -> Any:
+        if isinstance(x, DeviceArray):
+            return x if dtype is None or np.dtype(dtype) == x.dtype else x.astype(dtype)
+        return _upload(x, dtype)
+
+    def array(x: Any, dtype: Any = None, copy: bool = True, order: str = "K", ndmin: int = 0) -> Any:
+        if isinstance(x, DeviceArray):
+            fake.flush()
+            return DeviceArray(
+                np.array(x._a, dtype=dtype, copy=True, order="C" if order == "K" else order, ndmin=ndmin)
+            )
+        return _upload(x, dtype)
+
+    def asnumpy(x: Any, stream: Any = None, order: str = "C") -> np.ndarray:
+        return x.get() if isinstance(x, DeviceArray) else np.asarray(x)
+
+    def ascontiguousarray(x: Any, dtype: Any = None) -> Any:
+        if isinstance(x, DeviceArray):
+            if x.flags.c_contiguous and (dtype is None or np.dtype(dtype) == x.dtype):
+                return x
+            return array(x, dtype=dtype, order="C")
+        return _upload(x, dtype)
 
     cupy.ndarray = DeviceArray
     cupy.empty = empty
-    cupy.asarray = lambda x, dtype=None: (
-        x if isinstance(x, DeviceArray) and dtype is None else _device(np.asarray(x, dtype))
-    )
-    cupy.asnumpy = lambda x: x.get() if isinstance(x, DeviceArray) else np.asarray(x)
-    cupy.ascontiguousarray = lambda x: x if x.flags.c_contiguous else _device(x)
-    cupy.array = lambda x, copy=True, order="C", dtype=None: _device(np.asarray(x, dtype))
+    cupy.asarray = cupy.asanyarray = asarray
+    cupy.array = array
+    cupy.asnumpy = asnumpy
+    cupy.ascontiguousarray = ascontiguousarray
+    cupy.get_array_module = lambda *args: cupy if any(isinstance(a, DeviceArray) for a in args) else np
 
-    def delegate(name: str) -> Any:  # everything else: NumPy's function, results as device arrays
-        fn = getattr(np, name)
-        if not callable(fn) or isinstance(fn, type):
-            return fn
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            out = fn(*args, **kwargs)
-            return out.view(DeviceArray) if type(out) is np.ndarray else out
-
-        return call
+    def delegate(name: str) -> Any:  # everything else: NumPy's, on unwrapped device arrays
+        attr = getattr(np, name)
+        if isinstance(attr, np.ufunc):
+            return _UFunc(attr)
+        return _delegate_attr(attr)
 
     cupy.__getattr__ = delegate
+
+
+def _delegate_attr(attr: Any) -> Any:
+    if isinstance(attr, np.ufunc):
+        return _UFunc(attr)
+    if isinstance(attr, types.ModuleType):  # cupy.linalg, cupy.lib.stride_tricks, ...
+        module = types.ModuleType(f"fake_cupy:{attr.__name__}")
+        module.__getattr__ = lambda n: _delegate_attr(getattr(attr, n))
+        return module
+    if callable(attr) and not isinstance(attr, type):
+        return _device_call(attr)
+    return attr  # dtypes, scalar types, constants
+
+
+def cupyx_modules(cupy: types.ModuleType) -> dict[str, types.ModuleType]:
+    """``cupyx``, ``cupyx.scipy`` and ``cupyx.scipy.special`` (erf / erfc, elementwise), for sys.modules."""
+    import math
+
+    cupyx, scipy, special = (types.ModuleType(n) for n in ("cupyx", "cupyx.scipy", "cupyx.scipy.special"))
+    cupyx.scipy, scipy.special = scipy, special
+
+    def elementwise(fn: Any) -> Any:
+        vec = np.vectorize(fn, otypes=[np.float64])
+        return _device_call(lambda x: vec(x).astype(x.dtype if x.dtype.kind == "f" else np.float64))
+
+    special.erf, special.erfc = elementwise(math.erf), elementwise(math.erfc)
+    return {"cupyx": cupyx, "cupyx.scipy": scipy, "cupyx.scipy.special": special}

@@ -11,7 +11,7 @@ import numpy as np
 
 import graphvar as tf
 from graphvar import backends
-from tests.backends.conftest import install_fake_cupy
+from tests.backends.conftest import forget_cupy_backend, install_fake_cupy
 
 
 def _run_twice() -> list[np.ndarray]:
@@ -32,8 +32,7 @@ def _run_twice() -> list[np.ndarray]:
 def _use_cupy(monkeypatch, module) -> None:
     """Makes `import cupy` give `module` (None: not installed) and graphvar probe CUDA again."""
     monkeypatch.setitem(sys.modules, "cupy", module)
-    monkeypatch.delitem(sys.modules, "graphvar.backends.cupy_backend", raising=False)
-    monkeypatch.delattr(backends, "cupy_backend", raising=False)
+    forget_cupy_backend(monkeypatch)
     monkeypatch.delenv("GRAPHVAR_BACKEND", raising=False)
     monkeypatch.setattr(backends, "_cuda", None)
 
