@@ -24,6 +24,7 @@ from typing import Any
 
 from benchmarks import cases_conv, cases_gpu, cases_growth, cases_random, cases_saver, cases_session, cases_train
 from benchmarks import cases_merge
+from benchmarks import cases_plan
 from benchmarks import cases_graph_def
 from benchmarks.harness import Row
 from benchmarks.report import format_table, machine_info, markdown_table
@@ -37,6 +38,7 @@ CASES: dict[str, Callable[[Any], list[Row]]] = {
     **cases_conv.CASES,
     **cases_train.CASES,
     **cases_merge.CASES,
+    **cases_plan.CASES,
     **cases_graph_def.CASES,
 }
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from graphvar import errors
 from graphvar.backends.array_kernels import VarSlot
 from graphvar.backends.base import Backend, host_scalar
 from graphvar.framework.tensor import Tensor
@@ -68,6 +69,20 @@ def fetch_fed(value: Any) -> Any:
 def fetch_ref(slot: VarSlot) -> Any:
     """A fetched variable: a host copy of its value (a NumPy scalar for a 0-d one)."""
     return slot.backend.fetch_variable(slot)
+
+
+def fetch_variable_of(op: Any) -> Callable[[VarSlot], Any]:
+    """`fetch_ref` whose uninitialized error names the variable's op (`FailedPreconditionError.op`)."""
+
+    def fetch(slot: VarSlot) -> Any:
+        try:
+            return slot.backend.fetch_variable(slot)
+        except errors.OpError as e:
+            if e.op is None:
+                e._op = op
+            raise
+
+    return fetch
 
 
 def fetch_copy(backend: Backend) -> Callable[[Any], Any]:

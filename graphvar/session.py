@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from graphvar import backends, errors, fetches, plan
+from graphvar import backends, blas_threads, errors, fetches, plan, plan_codegen
 from graphvar.backends.array_kernels import VarSlot
 from graphvar.config import ConfigProto
 from graphvar.framework import device as device_lib
@@ -19,6 +19,7 @@ from graphvar.framework.op_registry import get_op_def
 
 log = logging.getLogger("graphvar")
 _MAX_PLANS = 4096
+_KNOWN_DEVICES = (None, "CPU", "GPU")
 
 
 class _DefaultSessions(threading.local):
@@ -35,26 +36,57 @@ def get_default_session() -> Session | None:
 
 
 class _Runner:
-    """A compiled run: feed converters, steps, fetch converters, result structure."""
+    """A compiled run: feed converters, the plan's function (or its steps, interpreted), fetch converters,
+    result structure, and how BLAS threads are set while it runs."""
 
-    __slots__ = ("session", "feeds", "steps", "template", "fetch_slots", "rebuild", "single")
+    __slots__ = ("session", "feeds", "steps", "template", "fetch_slots", "rebuild", "single", "run", "blas",
+                 "interpreted", "liveness")  # fmt: skip
 
     def __init__(self, session: Session, feeds: list, steps: list, template: list, fetch_slots: list,
-                 rebuild: Callable, single: bool) -> None:  # fmt: skip
+                 rebuild: Callable, single: bool, interpreted: bool, liveness: bool) -> None:  # fmt: skip
         self.session, self.feeds, self.steps, self.template = session, feeds, steps, template
         self.fetch_slots, self.rebuild = fetch_slots, rebuild
         self.single = fetch_slots[0] if single else None  # one fetch, not nested: skip the rebuild
+        self.interpreted, self.liveness = interpreted, liveness
+        self.blas = blas_threads.static_decision(steps)
+        self.recompile()
+
+    def recompile(self) -> None:
+        """Builds the plan's function from its steps (again, after a step's kernel was replaced)."""
+        if self.interpreted:  # lazy inputs: sub-plans share slots with this plan (plan.execute)
+            steps = self.steps
+            self.run = lambda env, ctx: plan.execute(steps, env, ctx)
+        else:
+            self.run = plan_codegen.build(self.steps, {s for s, _ in self.fetch_slots}, self.liveness)
 
     def __call__(self, feed_values: Any) -> Any:
         env = self.template.copy()
         if self.feeds:
             for (slot, convert), value in zip(self.feeds, feed_values):
                 env[slot] = convert(value)
-        plan.execute(self.steps, env, plan.RunContext(self.session, env))
+        ctx = plan.RunContext(self.session, env)
+        if self.blas is None:
+            self.run(env, ctx)
+        elif self.blas is blas_threads.UNKNOWN:
+            self._first_run(env, ctx)
+        else:
+            with self.blas:
+                self.run(env, ctx)
         if self.single is not None:
             slot, fetch = self.single
             return fetch(env[slot])
         return self.rebuild([fetch(env[slot]) for slot, fetch in self.fetch_slots])
+
+    def _first_run(self, env: list, ctx: plan.RunContext) -> None:
+        """Run-time shaped products: the interpreter runs once and records their sizes, which decide."""
+        seen: list[float] = []
+
+        def probe(step: plan.Step, args: list, value: Any) -> None:
+            if step.op_def.blas:
+                seen.append(blas_threads.work(args[0].size, args[1].size, value.size))
+
+        plan.execute(self.steps, env, ctx, probe)
+        self.blas = blas_threads.observed_decision(seen)
 
 
 class Session:
@@ -81,6 +113,7 @@ class Session:
         self._closed = False
         self._lock = threading.RLock()
         self._runners: dict[Any, _Runner] = {}
+        self._flat_runners: dict[tuple, _Runner] = {}  # (elements, feed keys) of a flat fetch list: no freeze()
         self._var_slots: dict[ops.Operation, VarSlot] = {}
         self._backends: dict[ops.Operation, Any] = {}
         self._random_runs: dict[ops.Operation, int] = {}
@@ -88,6 +121,8 @@ class Session:
         self._host = backends.host()
         self.host_fallbacks: dict[str, int] = {}
         self._context_stack: list[Any] = []
+        self._folded: dict[Any, Any] = {}  # (op, backend) -> its value, computed once by constant folding
+        self._plan_passes: frozenset | None = None  # None: every pass (plan_passes.ALL); tests pick subsets
 
     graph = property(lambda self: self._graph)
     graph_def = property(lambda self: None)
@@ -112,10 +147,17 @@ class Session:
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         feed_keys = tuple(feed_dict) if feed_dict else ()
-        key = (_freeze(fetches) if isinstance(fetches, (list, tuple, dict)) else fetches, feed_keys)
-        runner = self._runners.get(key)
+        runner = None
+        if type(fetches) is list:  # the fast path: a runner stored for a flat list of these elements
+            try:
+                runner = self._flat_runners.get((tuple(fetches), feed_keys))
+            except TypeError:  # an unhashable element: a nested list or dict
+                pass
         if runner is None:
-            runner = self._compile(fetches, feed_keys, key)
+            key = (_freeze(fetches) if isinstance(fetches, (list, tuple, dict)) else fetches, feed_keys)
+            runner = self._runners.get(key)
+            if runner is None:
+                runner = self._compile(fetches, feed_keys, key)
         return runner(feed_dict.values() if feed_dict else ())
 
     def make_callable(
@@ -139,17 +181,24 @@ class Session:
         feeds = [self._resolve_feed(k) for k in feed_keys]
         elems, rebuild = fetches.flatten(fetch_struct, self._resolve_fetch)
         with self._lock:
-            compiler = plan.Compiler(self, feeds)
+            compiler = plan.Compiler(
+                self, feeds
+            )  # one tensor under two keys gets one slot; the last value wins, as in TF
             targets = [e.op if isinstance(e, ops.Tensor) else e for e in elems if e not in compiler.feed_slots]
-            steps = compiler.compile(targets)
+            steps = compiler.compile(targets, self._plan_passes)
             fetch_slots = [self._fetch_slot(e, compiler) for e in elems]
             feed_specs = [(compiler.feed_slots[t], fetches.feed_converter(t)) for t in feeds]
             single = not isinstance(fetch_struct, (list, tuple, dict))
-            runner = _Runner(self, feed_specs, steps, compiler.env_template(), fetch_slots, rebuild, single)
+            liveness = self._plan_passes is None or "liveness" in self._plan_passes
+            runner = _Runner(self, feed_specs, steps, compiler.env_template(), fetch_slots, rebuild, single,
+                             compiler.lazy, liveness)  # fmt: skip
             if cache_key is not None:
                 if len(self._runners) >= _MAX_PLANS:
                     self._runners.clear()
+                    self._flat_runners.clear()
                 self._runners[cache_key] = runner
+                if type(fetch_struct) is list and not any(isinstance(f, (list, tuple, dict)) for f in fetch_struct):
+                    self._flat_runners[(tuple(fetch_struct), feed_keys)] = runner
         return runner
 
     def _resolve_fetch(self, f: Any) -> Any:
@@ -173,9 +222,10 @@ class Session:
             return slot, fetches.fetch_fed
         op_def = get_op_def(e.op.type)
         if op_def.ref_output:
-            return slot, fetches.fetch_ref
+            return slot, fetches.fetch_variable_of(e.op)
         backend = compiler.steps_by_op[e.op].backend
-        convert = fetches.fetch_copy(backend) if op_def.aliases or op_def.constant else fetches.fetch_value(backend)
+        shared = op_def.aliases or op_def.constant or slot in compiler.folded  # the value outlives this run
+        convert = fetches.fetch_copy(backend) if shared else fetches.fetch_value(backend)
         if len(e.op._outputs) > 1:  # the kernel returned one value per output
             i, whole = e.value_index, convert
             return slot, lambda value: whole(value[i])
@@ -192,13 +242,35 @@ class Session:
         elif ref_inputs:
             backend, note = self._backend_for(op._inputs[ref_inputs[0]].op), ""
         else:
-            backend, note = backends.for_device(*device_lib.device_type_and_index(op.device))
+            backend, note = self._place(op)
         if note:
             log.info("graphvar: %s (%s) placed on %s: %s", op.name, op.type, op.device or "default device", note)
         if self._config.log_device_placement:
             print(f"{op.name}: ({op.type}): {backend.device}", file=sys.stderr)
         self._backends[op] = backend
         return backend
+
+    def _place(self, op: ops.Operation) -> tuple[Any, str]:
+        """The backend of `op`'s device; with allow_soft_placement=False a device that does not exist is
+        TF's InvalidArgumentError, otherwise the op runs on the host (an unknown device type, /xpu:0,
+        is logged and counted in `host_fallbacks`)."""
+        device_type, index = device_lib.device_type_and_index(op.device)
+        known = device_type in _KNOWN_DEVICES
+        backend, note = backends.for_device(device_type if known else "CPU", index)
+        if known and not note:
+            return backend, note
+        if not self._config.allow_soft_placement:
+            raise errors.InvalidArgumentError(
+                None, op,
+                f"Cannot assign a device for operation {op.name}: Could not satisfy explicit device specification "
+                f"'{op.device}' because no devices matching that specification are registered in this process; "
+                f"available devices: {', '.join(d.name for d in self.list_devices())}",
+            )  # fmt: skip
+        if not known:
+            note = f"no {device_type} device in graphvar; running on the host"
+            log.warning("graphvar: %s (%s) asks for %s: %s", op.name, op.type, op.device, note)
+            self.host_fallbacks[op.type] = self.host_fallbacks.get(op.type, 0) + 1
+        return backend, note
 
     def _host_fallback(self, op: ops.Operation, backend: Any) -> tuple[Any, Any]:
         kernel = self._host.kernels.get(op.type)
@@ -282,7 +354,9 @@ class Session:
             for backend in {id(b): b for b in self._backends.values()}.values():
                 backend.release(self)
             self._runners.clear()
+            self._flat_runners.clear()
             self._backends.clear()
+            self._folded.clear()
 
     def list_devices(self) -> list[Any]:
         devices = [_DeviceAttributes("/job:localhost/replica:0/task:0/device:CPU:0", "CPU")]

@@ -59,10 +59,15 @@ def make_kernels(xp: Any) -> dict[str, Any]:
     """The table op type -> kernel for the ops every array module can run."""
 
     def binary(fn: Any) -> Any:
-        return lambda step, args, ctx: fn(args[0], args[1])
+        return _direct(lambda step, args, ctx: fn(args[0], args[1]), fn)
 
     def unary(fn: Any) -> Any:
-        return lambda step, args, ctx: fn(args[0])
+        return _direct(lambda step, args, ctx: fn(args[0]), fn)
+
+    def _direct(kernel: Any, fn: Any) -> Any:
+        if isinstance(fn, getattr(xp, "ufunc", ())):  # the plan may call it directly, with out= (plan_codegen)
+            kernel.ufunc = fn
+        return kernel
 
     def reduce(fn: Any) -> Any:
         def kernel(step: Any, args: list, ctx: Any) -> Any:

@@ -79,6 +79,18 @@ class Backend:
     def release(self, session: Any) -> None:
         """Frees what this backend keeps for ``session``; called by ``Session.close``."""
 
+    def failure(self, e: BaseException) -> tuple[str, str]:
+        """What a kernel's exception means: ("oom", the allocation asked for) when memory ran out,
+        ("fault", what the device said) for a device fault, ("", "") for anything else (a bad argument).
+        The Session raises ResourceExhaustedError, InternalError or InvalidArgumentError for them."""
+        if isinstance(e, MemoryError):
+            shape, dtype = getattr(e, "shape", None), getattr(e, "dtype", None)  # NumPy's _ArrayMemoryError
+            if shape is not None and dtype is not None:
+                nbytes = int(np.prod(shape, dtype=np.float64) * np.dtype(dtype).itemsize)
+                return "oom", f"{nbytes:,} bytes (shape {list(shape)}, {np.dtype(dtype).name})"
+            return "oom", str(e) or "memory"
+        return "", ""
+
     # ---- fetches: what Session.run returns ----
     def fetch(self, x: Any) -> Any:
         """A computed value as returned to the user (None stays None)."""

@@ -107,6 +107,12 @@ def fill_value(dtype: np.dtype, value: Any) -> Any:
     return scalar.view(np.uint16)[()] if suffix == "f16" else _SCALAR[suffix](scalar[()])
 
 
+def _error_class(cuda: Any, module: str, name: str) -> tuple:
+    """CuPy's exception class `cuda.<module>.<name>` as a 1-tuple for isinstance, () where this CuPy lacks it."""
+    cls = getattr(getattr(cuda, module, None), name, None)
+    return (cls,) if isinstance(cls, type) else ()
+
+
 class CupyBackend(Backend):
     """Runs ops on CUDA device ``index`` with CuPy arrays; see the module docstring.
 
@@ -151,6 +157,16 @@ class CupyBackend(Backend):
         """Frees what this backend cached for `session` (its uploaded constants); called by Session.close."""
         with self._lock:
             self._consts.pop(session, None)
+
+    def failure(self, e: BaseException) -> tuple[str, str]:
+        cuda = cupy.cuda
+        if isinstance(e, _error_class(cuda, "memory", "OutOfMemoryError")):
+            return "oom", str(e)  # "Out of memory allocating N bytes (allocated so far: M bytes)."
+        if isinstance(
+            e, _error_class(cuda, "runtime", "CUDARuntimeError") + _error_class(cuda, "driver", "CUDADriverError")
+        ):
+            return "fault", f"{type(e).__name__}: {e}"
+        return super().failure(e)
 
     def owns(self, x: Any) -> bool:
         return isinstance(x, cupy.ndarray) and x.device.id == self.index

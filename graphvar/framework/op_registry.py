@@ -33,6 +33,10 @@ class OpDef:
       fill_target: the input position whose ``fills`` generator may be fused into this op (which
         takes the variable as ref input 0): the generator writes straight into the variable's
         buffer, no temporary (Assign: 1).
+      identity: the output is input 0 itself (Identity, StopGradient): the planner lets readers
+        read input 0 directly (identity/read elimination).
+      blas: the kernel is a matrix product through BLAS (MatMul, Conv2D's im2col product): the
+        planner runs plans whose products are all small with one BLAS thread.
     """
 
     type: str
@@ -46,7 +50,8 @@ class OpDef:
     constant: bool = False
     variable: bool = False
     fill_target: int | None = None
-
+    identity: bool = False
+    blas: bool = False
 
     def lazy_positions(self, op: Any) -> tuple[int, ...]:
         """The lazy input positions of `op` (a function of the op when their number varies, as in Cond)."""

@@ -79,7 +79,7 @@ register_op("Fill", lambda op: [(op._attrs["dtype"], TensorShape(op._attrs["shap
 register_op("ZerosLike", same_as_input)
 register_op("OnesLike", same_as_input)
 register_op("Placeholder", _placeholder_spec)
-register_op("Identity", same_as_input, aliases=True)
+register_op("Identity", same_as_input, aliases=True, identity=True)
 register_op("Reshape", _reshape_spec, aliases=True)
 register_op("Cast", _cast_spec)
 register_op("StridedSlice", _getitem_spec, aliases=True)

@@ -81,7 +81,7 @@ for _t in UNARY:
     register_op(_t, _softmax_spec if _t == "Softmax" else same_as_input)
 for _t in REDUCE:
     register_op(_t, _reduce_spec)
-register_op("MatMul", _matmul_spec)
+register_op("MatMul", _matmul_spec, blas=True)
 
 
 def _convert_pair(x: Any, y: Any) -> tuple[ops.Tensor, ops.Tensor]:

@@ -135,7 +135,7 @@ def _pool_grad_spec(op: Any) -> list:
     return [(op._inputs[1].dtype, TensorShape(dims) if dims is not None else unknown_shape(4))]
 
 
-register_op("Conv2D", _conv2d_spec)
+register_op("Conv2D", _conv2d_spec, blas=True)
 register_op("Conv2DBackpropInput", _backprop_input_spec)
 register_op("Conv2DBackpropFilter", _backprop_filter_spec)
 register_op("DepthwiseConv2dNative", _depthwise_spec)
