@@ -171,6 +171,12 @@ from graphvar.ops.sampling_ops import multinomial, random_shuffle
 from graphvar.ops.state_ops import assign, assign_add, assign_sub, scatter_add, scatter_sub, scatter_update
 from graphvar.session import InteractiveSession, Session, get_default_session
 from graphvar.variable_scope import AUTO_REUSE, VariableScope, get_variable, get_variable_scope, variable_scope
+from graphvar.partitioned_variables import (
+    PartitionedVariable,
+    fixed_size_partitioner,
+    min_max_variable_partitioner,
+    variable_axis_size_partitioner,
+)
 from graphvar.variables import (
     Variable,
     all_variables,

@@ -26,15 +26,20 @@ class VariableScope:
     """A scope for get_variable: a name prefix, a reuse mode and defaults (initializer, dtype)."""
 
     def __init__(self, reuse: Any, name: str = "", initializer: Any = None, dtype: Any = dtypes.float32,
-                 name_scope: str = "") -> None:  # fmt: skip
+                 name_scope: str = "", partitioner: Any = None) -> None:  # fmt: skip
         self._reuse, self._name, self._initializer = reuse, name, initializer
         self._dtype, self._name_scope = dtypes.as_dtype(dtype), name_scope
+        self._partitioner = partitioner
 
     name = property(lambda self: self._name)
     original_name_scope = property(lambda self: self._name_scope)
     reuse = property(lambda self: self._reuse)
     initializer = property(lambda self: self._initializer)
     dtype = property(lambda self: self._dtype)
+    partitioner = property(lambda self: self._partitioner)
+
+    def set_partitioner(self, partitioner: Any) -> None:
+        self._partitioner = partitioner
 
     def reuse_variables(self) -> None:
         """From now on get_variable in this scope returns existing variables."""
@@ -106,7 +111,8 @@ def variable_scope(name_or_scope: Any = None, default_name: str | None = None, v
         inherited = True
     with graph.name_scope(scope_name if auxiliary_name_scope else graph.get_name_scope() + "/") as ns:
         scope = VariableScope(inherited, full, initializer if initializer is not None else parent.initializer,
-                              dtype if dtype is not None else parent.dtype, ns)  # fmt: skip
+                              dtype if dtype is not None else parent.dtype, ns,
+                              partitioner if partitioner is not None else parent.partitioner)  # fmt: skip
         stack.append(scope)
         try:
             yield scope
@@ -131,11 +137,58 @@ def get_variable(name: str, shape: Any = None, dtype: Any = None, initializer: A
                  aggregation: Any = None) -> Variable:  # fmt: skip
     """Returns the variable `<scope>/name`, creating it unless the scope reuses variables.
 
+    With a ``partitioner`` (or one set on the variable scope) it returns a PartitionedVariable whose
+    parts are ``<name>/part_<i>`` (see graphvar.partitioned_variables).
+
     Raises:
       ValueError: it exists and reuse is off; it is missing and reuse=True; shapes or dtypes differ.
     """
-    return _get_variable(get_variable_scope(), name, shape=shape, dtype=dtype, initializer=initializer,
+    scope = get_variable_scope()
+    partitioner = partitioner if partitioner is not None else scope.partitioner
+    if partitioner is not None:
+        return _get_partitioned_variable(scope, name, shape, dtype, initializer, trainable, collections,
+                                         validate_shape, partitioner)  # fmt: skip
+    return _get_variable(scope, name, shape=shape, dtype=dtype, initializer=initializer,
                          trainable=trainable, collections=collections, validate_shape=validate_shape)  # fmt: skip
+
+
+def _get_partitioned_variable(scope: VariableScope, name: str, shape: Any, dtype: Any, initializer: Any,
+                              trainable: Any, collections: Any, validate_shape: bool, partitioner: Any) -> Any:  # fmt: skip
+    from graphvar import partitioned_variables as pv
+
+    graph = ops.get_default_graph()
+    full = f"{scope.name}/{name}" if scope.name else name
+    store = graph.get_collection_ref("__partitioned_variable_store")
+    if not store:
+        store.append({})
+    existing = store[0].get(full)
+    if existing is not None:
+        if scope.reuse is False or scope.reuse is None:
+            raise ValueError(f"Partitioned variable with name {full} already exists. Did you mean to set reuse=True "
+                             "or reuse=tf.AUTO_REUSE in VarScope?")  # fmt: skip
+        _check_shared(existing, full, shape, dtype)
+        return existing
+    if scope.reuse is True:
+        raise ValueError(f"PartitionedVariable {full} does not exist, or was not created with tf.get_variable(). "
+                         "Did you mean to set reuse=tf.AUTO_REUSE in VarScope?")  # fmt: skip
+    dims = as_shape(shape) if shape is not None else None
+    if dims is None or not dims.is_fully_defined():
+        raise ValueError(f"Shape of a new partitioned variable ({full}) must be fully defined, but instead was {dims}.")
+    dtype = dtypes.as_dtype(dtype) if dtype is not None else scope.dtype
+    full_shape = dims.as_list()
+    partitions = list(partitioner(shape=dims, dtype=dtype))
+    parts = []
+    for i, (offset, part_shape) in enumerate(pv.partition_shapes(full_shape, partitions)):
+        init = initializer if initializer is not None else scope.initializer
+        if init is not None:
+            init = pv.part_initial_value(init, offset, part_shape, full_shape)
+        var = _get_variable(scope, f"{name}/part_{i}", shape=part_shape, dtype=dtype, initializer=init,
+                            trainable=trainable, collections=collections, validate_shape=validate_shape)  # fmt: skip
+        var._set_save_slice_info(pv.SaveSliceInfo(full, full_shape, offset, part_shape))
+        parts.append(var)
+    result = pv.PartitionedVariable(full, full_shape, dtype, parts, partitions)
+    store[0][full] = result
+    return result
 
 
 def _get_variable(scope: VariableScope, name: str, shape: Any = None, dtype: Any = None, initializer: Any = None,

@@ -166,6 +166,15 @@ class Variable:
         t = state_ops.assign_sub(self._variable, delta, use_locking=use_locking, name=name)
         return t if read_value else t.op
 
+    # ---- partitioned variables: where this part lies in the whole (graphvar.partitioned_variables) ----
+    _save_slice_info: Any = None
+
+    def _set_save_slice_info(self, save_slice_info: Any) -> None:
+        self._save_slice_info = save_slice_info
+
+    def _get_save_slice_info(self) -> Any:
+        return self._save_slice_info
+
     # ---- graph plumbing ----
     def _as_graph_element(self) -> ops.Tensor:
         return self._variable

@@ -341,6 +341,13 @@ class BundleReader(streaming.TensorReader):
                     self._infos[name] = self._check_sliced(path, name, entry, slice_values, num_shards)
                 else:
                     self._infos[name] = self._check_entry(path, name, entry, num_shards)
+            for key, value in slice_values.items():  # NUL-prefixed keys no full entry lists: ordinary tensors
+                try:
+                    name, entry = key.decode(), BundleEntry.decode(value)
+                except (UnicodeDecodeError, ProtoError):
+                    continue  # an orphan slice's data (TF ignores it too)
+                if not entry.slices:
+                    self._infos[name] = self._check_entry(path, name, entry, num_shards)
         except errors.NotFoundError:
             if _same_file(path, fid):
                 raise
@@ -378,7 +385,7 @@ class BundleReader(streaming.TensorReader):
             if problem:
                 raise _data_loss(path, f"{where} lists a slice outside its shape: {problem}")
             spec = slices.spec_string(e.shape, extents)
-            value = slice_values.get(slices.slice_key(name, extents))
+            value = slice_values.pop(slices.slice_key(name, extents), None)
             if value is None:
                 raise _data_loss(path, f"slice {spec} of {where} has no entry")
             try:

@@ -159,13 +159,15 @@ def embedding_lookup(params: Any, ids: Any, partition_strategy: str = "mod", nam
                      validate_indices: bool = True, max_norm: Any = None) -> ops.Tensor:  # fmt: skip
     """Rows of `params` at `ids` (a gather on axis 0); its gradient is an IndexedSlices of those rows.
 
-    params may be a list of shards (partition_strategy "mod": id i lives in shard i % n at row i // n;
-    "div": contiguous blocks).
+    params may be a list of shards or a PartitionedVariable (partition_strategy "mod": id i lives in
+    shard i % n at row i // n; "div": contiguous blocks).
 
     Raises:
       ValueError: an empty params list or an unknown partition strategy.
       InvalidArgumentError: at run time, an id outside the table.
     """
+    if hasattr(params, "_get_variable_list"):  # a PartitionedVariable: look up over its parts
+        params = params._get_variable_list()
     if isinstance(params, (list, tuple)):
         if not params:
             raise ValueError("Need at least one param")

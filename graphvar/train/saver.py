@@ -43,8 +43,8 @@ class Saver:
         tuple / set of Variables (saved under their op names), or a dict name -> Variable.
         Tensors made by a VariableV2 op are accepted in place of Variables.
       reshape: allow restoring a tensor of another shape with the same number of elements.
-      sharded: accepted; graphvar always writes one shard (``P.data-00000-of-00001``), which
-        is also what TF writes for a single device.
+      sharded: write one data file per device, in TF's order and naming (``P.data-0000K-of-0000N``,
+        devices sorted by name, one merged ``P.index``); otherwise one data file.
       max_to_keep: how many recent checkpoints to keep (None or 0: all).
       keep_checkpoint_every_n_hours: also keep one checkpoint per this many hours.
       name, restore_sequentially, filename: accepted for compatibility; no ops are built and
@@ -155,7 +155,7 @@ class Saver:
         if parent and not os.path.isdir(parent):
             raise ValueError(f"Parent directory of {save_path} doesn't exist, can't save.")
         checkpoint.cleanup_stale_temps(parent or ".")
-        saver_io.save_tensors(sess, self._entries, prefix, self._format, progress)
+        saver_io.save_tensors(sess, self._entries, prefix, self._format, progress, sharded=self._sharded)
         if write_meta_graph:
             self.export_meta_graph(f"{prefix}.{meta_graph_suffix}", strip_default_attrs=strip_default_attrs)
         if write_state:
@@ -330,33 +330,57 @@ def _is_variable(obj: Any) -> bool:
     return isinstance(obj, Variable) or (isinstance(obj, ops.Tensor) and obj.op.type == "VariableV2")
 
 
+def _parts(var: Any) -> list:
+    """A PartitionedVariable or list of parts as its parts; anything else as itself."""
+    if hasattr(var, "_get_variable_list"):
+        return var._get_variable_list()
+    if isinstance(var, (list, tuple)):
+        return list(var)
+    return [var]
+
+
+def _slice_info(var: Any) -> Any:
+    return getattr(var, "_save_slice_info", None)
+
+
 def _entries(var_list: Any) -> list[saver_io.Entry]:
-    """Checkpoint key -> variable, as TF's op_list_to_dict + validate_and_slice_inputs, sorted by key."""
+    """Checkpoint key -> variable, as TF's op_list_to_dict + validate_and_slice_inputs, sorted by key;
+    the parts of a partitioned variable share their full name's key (parts in name order, as TF)."""
+    pairs: list[tuple[str, Any, Any]] = []  # (key, variable, SaveSliceInfo or None)
     if isinstance(var_list, dict):
-        names = {}
         for name, var in var_list.items():
             if not isinstance(name, str):
                 raise TypeError(f"names_to_saveables keys must be strings, got {name!r}")
-            if not _is_variable(var):
-                raise TypeError(f"names_to_saveables must be a dict mapping string names to Tensors/Variables. "
-                                f"Not a variable: {var!r}")  # fmt: skip
-            names[name] = var
+            parts = _parts(var)
+            for part in parts:
+                if not _is_variable(part):
+                    raise TypeError(f"names_to_saveables must be a dict mapping string names to Tensors/Variables. "
+                                    f"Not a variable: {part!r}")  # fmt: skip
+                pairs.append((name, part, None if _is_variable(var) else _slice_info(part)))
     elif isinstance(var_list, (list, tuple, set)):
-        names = {}
-        for var in sorted(var_list, key=lambda v: v.name if hasattr(v, "name") else str(v)):
+        flat = [p for v in var_list for p in _parts(v)]
+        for var in sorted(flat, key=lambda v: v.name if hasattr(v, "name") else str(v)):
             if not _is_variable(var):
                 raise TypeError(f"Variable to save is not a Variable: {var!r}")
-            if var.op.name in names:
-                raise ValueError(f"At least two variables have the same name: {var.op.name}")
-            names[var.op.name] = var
+            info = _slice_info(var)
+            pairs.append((info.full_name if info is not None else var.op.name, var, info))
     else:
         raise TypeError(f"Variables to save should be passed in a dict or a list: {var_list!r}")
+    by_key: dict[str, list] = {}
+    for name, var, info in pairs:
+        by_key.setdefault(name, []).append((var, info))
     seen: set[ops.Operation] = set()
     entries = []
-    for name in sorted(names):
-        op = names[name].op
-        if op in seen:
-            raise ValueError(f"The same saveable will be restored with two names: {name}")
-        seen.add(op)
-        entries.append(saver_io.Entry(name, names[name]))
+    for name in sorted(by_key):
+        group = by_key[name]
+        sliced = [info is not None for _, info in group]
+        if len(group) > 1 and not all(sliced):
+            if any(sliced):
+                raise ValueError(f"Mixing slices and non-slices with the same name: {name}")
+            raise ValueError(f"At least two variables have the same name: {name}")
+        for var, info in group:
+            if var.op in seen:
+                raise ValueError(f"The same saveable will be restored with two names: {name}")
+            seen.add(var.op)
+            entries.append(saver_io.Entry(name, var, info))
     return entries

@@ -27,6 +27,7 @@ from graphvar import dtypes, errors
 from graphvar.backends.array_kernels import VarSlot
 from graphvar.checkpoint import BundleWriter, SafetensorsWriter, open_reader
 from graphvar.checkpoint.bundle import writable_dtype
+from graphvar.checkpoint.merge import ShardWriter, discard_bundle, merge_bundles
 from graphvar.checkpoint.streaming import CHUNK_SIZE, TensorReader
 from graphvar.framework import ops
 from graphvar.framework.tensor_shape import TensorShape
@@ -36,10 +37,12 @@ log = logging.getLogger("graphvar")
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
-    """One variable of a Saver: its checkpoint key and the variable (a Variable or its ref Tensor)."""
+    """One variable of a Saver: its checkpoint key and the variable (a Variable or its ref Tensor);
+    a part of a partitioned variable also has its SaveSliceInfo (the key is the full name)."""
 
     key: str
     variable: Any
+    slice_info: Any = None
 
     @property
     def op(self) -> ops.Operation:
@@ -80,8 +83,13 @@ class Progress:
 
 
 # ---- save ----
-def save_tensors(sess: Any, entries: list[Entry], prefix: str, fmt: str, progress: bool = False) -> None:
+def save_tensors(sess: Any, entries: list[Entry], prefix: str, fmt: str, progress: bool = False,
+                 sharded: bool = False) -> None:  # fmt: skip
     """Writes every entry's current value to checkpoint ``prefix`` (nothing appears unless all succeed).
+
+    With ``sharded`` (format "tf") the entries are grouped by device, sorted by device name as TF's
+    ``_GroupByDevices``; group K is written by a ShardWriter and the shards are merged into
+    ``prefix.data-0000K-of-0000N`` + ``prefix.index`` (graphvar.checkpoint.merge).
 
     Raises:
       FailedPreconditionError: a variable is uninitialized (checked before any file is created).
@@ -89,11 +97,15 @@ def save_tensors(sess: Any, entries: list[Entry], prefix: str, fmt: str, progres
     """
     slots = [sess._variable_slot(e.variable) for e in entries]
     specs = _saveable_specs(entries, slots, prefix)
+    if fmt != "tf" and any(e.slice_info is not None for e in entries):
+        raise ValueError("safetensors checkpoints cannot hold partitioned variables; use format='tf'")
+    if fmt == "tf" and sharded:
+        return _save_sharded(entries, slots, prefix)
     writer = BundleWriter(prefix) if fmt == "tf" else SafetensorsWriter(prefix, specs)
     bar = Progress("Saving", sum(int(np.prod(s)) * np.dtype(d).itemsize for _, d, s in specs), progress)
     with writer:
         for entry, slot, spec in zip(entries, slots, specs):
-            _write_slot(writer, entry.key, slot, spec if fmt != "tf" else None)
+            _write_slot(writer, entry, slot, spec if fmt != "tf" else None)
             bar.advance(int(np.prod(spec[2])) * np.dtype(spec[1]).itemsize, entry.key)
         writer.finish()
     bar.close()
@@ -114,7 +126,26 @@ def _saveable_specs(entries: list[Entry], slots: list[VarSlot], prefix: str) -> 
     return [(e.key, v.dtype, tuple(v.shape)) for e, v in zip(entries, values)]
 
 
-def _write_slot(writer: Any, key: str, slot: VarSlot, spec: tuple | None) -> None:
+def _save_sharded(entries: list[Entry], slots: list[VarSlot], prefix: str) -> None:
+    groups: dict[str, list] = {}
+    for entry, slot in zip(entries, slots):
+        groups.setdefault(entry.op.device or "", []).append((entry, slot))
+    writers: list[ShardWriter] = []
+    try:
+        for k, device in enumerate(sorted(groups)):
+            writers.append(ShardWriter(prefix, k, len(groups)))
+            for entry, slot in groups[device]:
+                _write_slot(writers[-1], entry, slot, None)
+            writers[-1].finish()
+        merge_bundles([w.prefix for w in writers], prefix)
+    except BaseException:
+        for w in writers:
+            w.abort()
+            discard_bundle(w.prefix)
+        raise
+
+
+def _write_slot(writer: Any, entry: Entry, slot: VarSlot, spec: tuple | None) -> None:
     with slot.lock:
         value = slot.value
         if value is None:
@@ -123,7 +154,17 @@ def _write_slot(writer: Any, key: str, slot: VarSlot, spec: tuple | None) -> Non
             raise errors.InvalidArgumentError(
                 None, None, f"Variable {slot.name} changed to {value.dtype} {tuple(value.shape)} while being saved"
             )
-        writer.add_chunks(key, value.dtype, tuple(value.shape), slot.backend.save_chunks(value, CHUNK_SIZE))
+        chunks = slot.backend.save_chunks(value, CHUNK_SIZE)
+        info = entry.slice_info
+        if info is None:
+            writer.add_chunks(entry.key, value.dtype, tuple(value.shape), chunks)
+        elif list(value.shape) != info.var_shape:
+            raise errors.InvalidArgumentError(
+                None, None, f"Part {slot.name} of partitioned variable {entry.key} has shape {list(value.shape)}; "
+                f"its slice {info.spec} needs {info.var_shape}"
+            )  # fmt: skip
+        else:
+            writer.add_slice(entry.key, info.full_shape, info.extents, value.dtype, chunks)
 
 
 # ---- restore ----
@@ -148,14 +189,18 @@ def restore_tensors(sess: Any, entries: list[Entry], path: str, reshape: bool = 
     with open_reader(path, hold_files=True) as reader:
         shapes = _validate(reader, entries, path, reshape)
         slots = [sess._variable_slot(e.variable) for e in entries]
-        in_place = [_reusable(s.value, t, e.dtype.np) for e, s, (_, t) in zip(entries, slots, shapes)]
+        in_place = [e.slice_info is None and _reusable(s.value, t, e.dtype.np)
+                    for e, s, (_, t) in zip(entries, slots, shapes)]  # fmt: skip
         bar = Progress("Restoring", sum(reader.info(e.key).size for e in entries), progress)
         for entry, reuse in zip(entries, in_place):
             if reuse:
                 _guarded(entry, path, reader.verify, entry.key)
         fresh = {}
         for i, (entry, slot, (ckpt_shape, target)) in enumerate(zip(entries, slots, shapes)):
-            if not in_place[i]:
+            if entry.slice_info is not None:  # a part: its window of the checkpoint's tensor, read and kept aside
+                fresh[i] = _guarded(entry, path, _read_part, reader, entry, slot.backend)
+                bar.advance(reader.info(entry.key).size, entry.key)
+            elif not in_place[i]:
                 fresh[i] = _guarded(entry, path, _read_tensor, reader, entry.key, None, slot.backend, ckpt_shape,
                                     target, entry.dtype.np)  # fmt: skip
                 bar.advance(reader.info(entry.key).size, entry.key)
@@ -216,7 +261,8 @@ def _validate(reader: TensorReader, entries: list[Entry], path: str, reshape: bo
         info = reader.info(e.key)
         if info.unreadable:
             raise errors.UnimplementedError(None, None, f"Cannot restore variable {e.op.name}: {info.unreadable}")
-        target, problem = _target_shape(e, info.dtype, info.shape, reshape)
+        target, problem = _target_shape(e, info.dtype, info.shape, reshape) if e.slice_info is None else (
+            _part_shape(e, info.dtype, info.shape))  # fmt: skip
         if problem:
             problems.append(problem)
         shapes.append((info.shape, target))
@@ -269,6 +315,30 @@ def _target_shape(e: Entry, dtype: dtypes.DType, shape: tuple, reshape: bool) ->
     return shape, (
         f"{where}: Assign requires shapes of both tensors to match. lhs shape= {want} rhs shape= {list(shape)}"
     )
+
+
+def _part_shape(e: Entry, dtype: dtypes.DType, shape: tuple) -> tuple[tuple, str]:
+    """A part restores from any partitioning of a tensor with its full shape (k parts into m)."""
+    info = e.slice_info
+    where = f"variable {e.op.name} (part {info.spec} of checkpoint key {e.key})"
+    if dtype != e.dtype:
+        problem = f"{where}: expected dtype {e.dtype.name} does not equal original dtype {dtype.name}"
+        return tuple(info.var_shape), problem
+    if list(shape) != info.full_shape:
+        return tuple(info.var_shape), (
+            f"{where}: the partitioned variable's full shape is {info.full_shape} but the checkpoint's "
+            f"tensor {e.key} has shape {list(shape)}"
+        )  # fmt: skip
+    return tuple(info.var_shape), ""
+
+
+def _read_part(reader: TensorReader, entry: Entry, backend: Any) -> Any:
+    window = entry.slice_info.extents
+    if hasattr(reader, "read_slice"):
+        host = reader.read_slice(entry.key, window)
+    else:  # safetensors: the whole tensor, then the window
+        host = np.ascontiguousarray(reader.get_tensor(entry.key)[tuple(slice(s, s + n) for s, n in window)])
+    return backend.from_host(host)  # the host backend keeps this fresh array itself
 
 
 def _reusable(buf: Any, shape: tuple, dtype: np.dtype) -> bool:

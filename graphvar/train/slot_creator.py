@@ -44,13 +44,30 @@ def create_slot_with_initializer(primary: Variable, initializer: Any, shape: Any
         with variable_scope(None, default_name=primary.op.name + "/" + name) as scope:
             full = scope.name
         with graph.device(None), graph.device(primary.device):
-            return Variable(
+            slot = Variable(
                 lambda: initializer(dims.as_list(), dtype=dtype),
                 trainable=False,
                 collections=[GraphKeys.GLOBAL_VARIABLES],
                 name=full + "/",  # absolute: the name is the variable scope's, not the name scope's
                 dtype=dtype,
             )
+    _partition_like(slot, primary)
+    return slot
+
+
+def _partition_like(slot: Variable, primary: Variable) -> None:
+    """A slot of one part of a partitioned variable is the same part of a partitioned slot: the slot
+    ``emb/part_0/Adam`` is saved as a slice of ``emb/Adam`` (TF1's slot_creator._create_slot_var)."""
+    info = getattr(primary, "_save_slice_info", None)
+    n = slot.shape.ndims
+    if info is None or n == 0:
+        return
+    from graphvar.partitioned_variables import SaveSliceInfo
+
+    real_slot_name = slot.op.name[len(primary.op.name + "/") :]
+    n = len(info.full_shape) if n is None else n
+    slot._set_save_slice_info(SaveSliceInfo(info.full_name + "/" + real_slot_name, info.full_shape[:n],
+                                            info.var_offset[:n], info.var_shape[:n]))  # fmt: skip
 
 
 def create_zeros_slot(primary: Variable, name: str, dtype: Any = None) -> Variable:
