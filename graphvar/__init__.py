@@ -168,6 +168,26 @@ from graphvar.ops.math_ops_extra import (
     to_int64,
 )
 from graphvar.ops.sampling_ops import multinomial, random_shuffle
+from graphvar.ops.debug_ops import (  # tf.Print, tf.Assert, tf.assert_*, tf.check_numerics (tf.debugging too)
+    Assert,
+    Print,
+    add_check_numerics_ops,
+    assert_equal,
+    assert_greater,
+    assert_greater_equal,
+    assert_less,
+    assert_less_equal,
+    assert_negative,
+    assert_non_negative,
+    assert_none_equal,
+    assert_positive,
+    assert_rank,
+    check_numerics,
+    is_inf,
+    is_nan,
+    placeholder_with_default,
+)
+from graphvar.ops.nn_extra import norm
 from graphvar.ops.state_ops import assign, assign_add, assign_sub, scatter_add, scatter_sub, scatter_update
 from graphvar.session import InteractiveSession, Session, get_default_session
 from graphvar.variable_scope import AUTO_REUSE, VariableScope, get_variable, get_variable_scope, variable_scope
@@ -206,6 +226,7 @@ from graphvar import losses  # noqa: E402  (tf.losses)
 from graphvar import metrics  # noqa: E402  (tf.metrics)
 from graphvar import train  # noqa: E402
 from graphvar import summary  # noqa: E402  (tf.summary; tf.Summary etc. below, as TF1)
+from graphvar import debugging, io, python_io  # noqa: E402  (tf.debugging, tf.io / tf.io.gfile, tf.python_io)
 from graphvar.summary import Event, HistogramProto, SessionLog, Summary, SummaryMetadata  # noqa: E402
 
 __version__ = "0.1.0"

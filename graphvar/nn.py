@@ -67,3 +67,15 @@ __all__ += [
     "avg_pool", "avg_pool2d", "conv2d", "conv2d_backprop_filter", "conv2d_backprop_input", "conv2d_transpose",
     "depthwise_conv2d", "depthwise_conv2d_native", "max_pool", "max_pool2d",
 ]  # fmt: skip
+
+# more of tf.nn (graphvar/ops/nn_extra.py)
+from graphvar.ops.nn_extra import (  # noqa: E402,F401
+    conv1d,
+    local_response_normalization,
+    lrn,
+    separable_conv2d,
+    xw_plus_b,
+    zero_fraction,
+)
+
+__all__ += ["conv1d", "local_response_normalization", "lrn", "separable_conv2d", "xw_plus_b", "zero_fraction"]

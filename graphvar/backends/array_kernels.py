@@ -15,6 +15,7 @@ from typing import Any
 
 from graphvar import errors
 from graphvar.backends.control_kernels import make_control_kernels
+from graphvar.backends.extra_kernels import extra_kernels
 from graphvar.backends.gradient_kernels import make_gradient_kernels
 from graphvar.backends.nn_kernels import nn_kernels
 
@@ -144,6 +145,7 @@ def make_kernels(xp: Any) -> dict[str, Any]:
         **make_gradient_kernels(xp),
         **make_control_kernels(xp),
         **nn_kernels(xp),
+        **extra_kernels(xp),
     }  # fmt: skip
 
 

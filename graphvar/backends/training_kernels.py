@@ -227,6 +227,7 @@ def make_training_kernels(xp: Any) -> dict[str, Any]:
         return out
 
     from graphvar.backends.sparse_training_kernels import make_sparse_training_kernels  # imports this module
+    from graphvar.backends.training_kernels_extra import extra_updates
 
     return {
         **make_sparse_training_kernels(xp),
@@ -236,6 +237,7 @@ def make_training_kernels(xp: Any) -> dict[str, Any]:
         "ApplyRMSProp": apply_op(rms_prop),
         "ApplyCenteredRMSProp": apply_op(centered_rms_prop),
         "ApplyAdagrad": apply_op(adagrad),
+        **{op: apply_op(update) for op, update in extra_updates(xp).items()},
         "DenseFromSlices": dense_from_slices,
         "Floor": lambda step, args, ctx: xp.floor(args[0]),
         "Ceil": lambda step, args, ctx: xp.ceil(args[0]),

@@ -4,10 +4,13 @@ from graphvar.layers.base import Layer
 from graphvar.layers.convolutional import (
     AveragePooling2D,
     AveragePool2D,
+    Conv1D,
     Conv2D,
+    Convolution1D,
     MaxPool2D,
     MaxPooling2D,
     average_pooling2d,
+    conv1d,
     conv2d,
     max_pooling2d,
 )
@@ -15,7 +18,7 @@ from graphvar.layers.core import Dense, Dropout, Flatten, dense, dropout, flatte
 from graphvar.layers.normalization import BatchNormalization, batch_normalization
 
 __all__ = [
-    "AveragePool2D", "AveragePooling2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten", "Layer",
-    "MaxPool2D", "MaxPooling2D", "average_pooling2d", "batch_normalization", "conv2d", "dense", "dropout", "flatten",
+    "AveragePool2D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D", "Convolution1D", "Dense", "Dropout", "Flatten", "Layer",
+    "MaxPool2D", "MaxPooling2D", "average_pooling2d", "batch_normalization", "conv1d", "conv2d", "dense", "dropout", "flatten",
     "max_pooling2d",
 ]  # fmt: skip

@@ -135,3 +135,74 @@ def average_pooling2d(inputs: Any, pool_size: Any, strides: Any, padding: str = 
 
 MaxPool2D = MaxPooling2D
 AveragePool2D = AveragePooling2D
+
+
+class Conv1D(Conv2D):
+    """1-D convolution layer over [batch, width, channels]: kernel [k, in_channels, filters], bias [filters].
+
+    Example:
+      >>> h = tf.layers.conv1d(x, 16, 3, padding="same")  # conv1d/kernel, conv1d/bias
+    """
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 data_format: str = "channels_last", dilation_rate: Any = 1, **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(filters, (1, _single(kernel_size, "kernel_size")), (1, _single(strides, "strides")), padding,
+                         data_format, (1, _single(dilation_rate, "dilation_rate")), **kwargs)  # fmt: skip
+        self.kernel_size = (self.kernel_size[1],)
+        self.strides, self.dilation_rate = (self.strides[1],), (self.dilation_rate[1],)
+
+    def build(self, input_shape: Any) -> None:
+        if input_shape.ndims != 3:
+            raise ValueError(f"Input 0 of layer {self.name} is incompatible with the layer: expected ndim=3, "
+                             f"found ndim={input_shape.ndims}. Full shape received: {input_shape}")  # fmt: skip
+        channels = input_shape[1 if self.data_format == "NCHW" else 2].value
+        if channels is None:
+            raise ValueError(
+                f"The channel dimension of the inputs should be defined. Found `None` (layer {self.name!r})"
+            )
+        self.kernel = self.add_weight("kernel", [self.kernel_size[0], channels, self.filters],
+                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)  # fmt: skip
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", [self.filters], initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)  # fmt: skip
+
+    def call(self, inputs: Any) -> Any:
+        from graphvar.ops import nn_extra
+
+        fmt = "NCW" if self.data_format == "NCHW" else "NWC"
+        out = nn_extra.conv1d(inputs, self.kernel, self.strides[0], self.padding, data_format=fmt,
+                              dilations=self.dilation_rate[0], name="conv1d")  # fmt: skip
+        out = apply_bias_activation(out, self.bias, self.activation, self.data_format)
+        if self.activity_regularizer is not None:
+            self.add_loss(self.activity_regularizer(out))
+        return out
+
+
+def _single(value: Any, what: str) -> int:
+    if isinstance(value, int):
+        return value
+    vals = tuple(int(v) for v in value)
+    if len(vals) != 1:
+        raise ValueError(f"{what} must be an int or a tuple of one int, got {value!r}")
+    return vals[0]
+
+
+def conv1d(inputs: Any, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+           data_format: str = "channels_last", dilation_rate: Any = 1, activation: Any = None,
+           use_bias: bool = True, kernel_initializer: Any = None, bias_initializer: Any = ZEROS,
+           kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
+           kernel_constraint: Any = None, bias_constraint: Any = None, trainable: bool = True, name: str | None = None,
+           reuse: Any = None) -> Any:  # fmt: skip
+    """Functional form of `Conv1D` (TF1's tf.layers.conv1d)."""
+    layer = Conv1D(filters, kernel_size, strides, padding, data_format, dilation_rate, activation=activation,
+                   use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                   kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                   activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                   bias_constraint=bias_constraint, trainable=trainable, name=name, _reuse=reuse,
+                   dtype=_float_dtype(inputs))  # fmt: skip
+    return layer(inputs)
+
+
+Convolution1D = Conv1D

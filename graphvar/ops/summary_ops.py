@@ -1,4 +1,5 @@
-"""Summary ops: ScalarSummary, HistogramSummary, MergeSummary (TF's op types).
+"""Summary ops: ScalarSummary, HistogramSummary, ImageSummary, AudioSummaryV2, TensorSummaryV2 (text),
+MergeSummary (TF's op types).
 
 Each yields a string scalar, a serialized ``Summary`` protocol buffer, computed on the host
 (``backends/summary_kernels.py``); the GPU backend has no kernel, so the Session runs them on
@@ -45,6 +46,32 @@ def _summary_spec(op: Any) -> list:
 register_op("ScalarSummary", _summary_spec)
 register_op("HistogramSummary", _summary_spec)
 register_op("MergeSummary", _summary_spec)
+
+
+def _media_spec(op: Any) -> list:
+    """ImageSummary (tag, [batch, h, w, 1|3|4]), AudioSummaryV2 (tag, [batch, frames(, channels)], sample_rate),
+    TensorSummaryV2 (tag, tensor, serialized metadata)."""
+    tag, values = op._inputs[:2]
+    where = f"{op.type} {op.name!r}"
+    if tag.dtype != dtypes.string:
+        raise TypeError(f"{where}: the tag must be a string tensor, got {tag.dtype.name}")
+    dims = values.shape.as_list() if values.shape.ndims is not None else None
+    if op.type == "ImageSummary":
+        if values.dtype not in (dtypes.uint8, dtypes.float16, dtypes.float32, dtypes.float64):
+            raise TypeError(f"{where}: images must be uint8, float16, float32 or float64, got {values.dtype.name}")
+        if dims is not None and (len(dims) != 4 or dims[3] not in (None, 1, 3, 4)):
+            raise ValueError(f"{where}: Tensor must be 4-D with last dim 1, 3, or 4, not {values.shape}")
+    elif op.type == "AudioSummaryV2":
+        if values.dtype != dtypes.float32:
+            raise TypeError(f"{where}: audio must be float32, got {values.dtype.name}")
+        if dims is not None and len(dims) not in (2, 3):
+            raise ValueError(f"{where}: Tensor must be 3-D or 2-D, got: {values.shape}")
+    return [(dtypes.string, TensorShape([]))]
+
+
+register_op("ImageSummary", _media_spec)
+register_op("AudioSummaryV2", _media_spec)
+register_op("TensorSummaryV2", _media_spec)
 
 
 def clean_tag(name: str | None) -> str | None:
@@ -108,6 +135,69 @@ def histogram(name: str, values: Any, collections: Any = None, family: str | Non
       A string scalar tensor: the serialized Summary.
     """
     return _summary_op("HistogramSummary", name, values, collections, family)
+
+
+def image(name: str, tensor: Any, max_outputs: int = 3, collections: Any = None, family: str | None = None) -> ops.Tensor:
+    """A `Summary` with up to `max_outputs` PNG images of a [batch, height, width, channels] tensor.
+
+    Channels: 1 (grayscale), 3 (RGB) or 4 (RGBA). uint8 images are written as they are; float images are
+    rescaled per image as TF does (min >= 0: the max becomes 255; else the largest magnitude becomes 127
+    around 128), pixels with a NaN or Inf become red. Tags are "<name>/image/<i>" ("<name>/image" when
+    max_outputs is 1).
+
+    Returns:
+      A string scalar tensor: the serialized Summary.
+
+    Example:
+      >>> tf.summary.image("inputs", tf.reshape(x, [-1, 28, 28, 1]), max_outputs=4)
+    """
+    images = ops.convert_to_tensor(tensor)
+    with images.graph.as_default(), summary_scope(name, family, values=[images]) as (tag, scope):
+        tag_input = constant(tag, name="tag")
+        attrs = {"max_images": int(max_outputs), "bad_color": (255, 0, 0, 255)}
+        out = images.graph.create_op("ImageSummary", [tag_input, images], attrs, name=scope).outputs[0]
+    _collect(out, collections, [ops.GraphKeys.SUMMARIES])
+    return out
+
+
+def audio(name: str, tensor: Any, sample_rate: Any, max_outputs: int = 3, collections: Any = None,
+          family: str | None = None) -> ops.Tensor:  # fmt: skip
+    """A `Summary` with up to `max_outputs` 16-bit WAV clips of a float32 [batch, frames(, channels)] tensor
+    of samples in [-1, 1] (clipped), at `sample_rate` Hz. Tags are "<name>/audio/<i>" ("<name>/audio" when
+    max_outputs is 1).
+
+    Returns:
+      A string scalar tensor: the serialized Summary.
+    """
+    clips = ops.convert_to_tensor(tensor)
+    with clips.graph.as_default(), summary_scope(name, family, values=[clips]) as (tag, scope):
+        tag_input = constant(tag, name="tag")
+        rate = ops.convert_to_tensor(sample_rate, dtype=dtypes.float32, name="sample_rate")
+        attrs = {"max_outputs": int(max_outputs)}
+        out = clips.graph.create_op("AudioSummaryV2", [tag_input, clips, rate], attrs, name=scope).outputs[0]
+    _collect(out, collections, [ops.GraphKeys.SUMMARIES])
+    return out
+
+
+def text(name: str, tensor: Any, collections: Any = None) -> ops.Tensor:
+    """A `Summary` for TensorBoard's text plugin: the string `tensor` (any shape) as a TensorProto.
+
+    Raises:
+      ValueError: `tensor` is not a string tensor.
+    """
+    from graphvar.proto import summary_pb2
+
+    strings = ops.convert_to_tensor(tensor)
+    if strings.dtype != dtypes.string:
+        raise ValueError(f"Expected tensor {strings.name} to have dtype string, got {strings.dtype.name}")
+    metadata = summary_pb2.SummaryMetadata()
+    metadata.plugin_data.plugin_name = "text"
+    with strings.graph.as_default(), summary_scope(name, None, values=[strings]) as (tag, scope):
+        tag_input = constant(tag, name="tag")
+        meta = constant(metadata.SerializeToString(), name="serialized_summary_metadata")
+        out = strings.graph.create_op("TensorSummaryV2", [tag_input, strings, meta], name=scope).outputs[0]
+    _collect(out, collections, [ops.GraphKeys.SUMMARIES])
+    return out
 
 
 def merge(inputs: Any, collections: Any = None, name: str | None = None) -> ops.Tensor:

@@ -1,6 +1,7 @@
 """Optimizer update ops: TF's ApplyGradientDescent, ApplyMomentum, ApplyAdam, ApplyRMSProp,
-ApplyCenteredRMSProp, ApplyAdagrad, and the sparse SparseApplyMomentum, SparseApplyAdagrad,
-SparseApplyRMSProp, SparseApplyCenteredRMSProp (tensorflow/core/ops/training_ops.cc).
+ApplyCenteredRMSProp, ApplyAdagrad, ApplyAdadelta, ApplyFtrl, ApplyFtrlV2, ApplyProximalGradientDescent,
+and the sparse SparseApplyMomentum, SparseApplyAdagrad, SparseApplyRMSProp, SparseApplyCenteredRMSProp
+(tensorflow/core/ops/training_ops.cc).
 
 Each op takes the variable and its slots as refs (the kernels update their buffers in place,
 under their locks), scalar hyperparameters and the gradient, in TF's input order; its output
@@ -28,6 +29,10 @@ APPLY_INPUTS: dict[str, tuple[str, ...]] = {
     "ApplyRMSProp": ("var", "ms", "mom", "lr", "rho", "momentum", "epsilon", "grad"),
     "ApplyCenteredRMSProp": ("var", "mg", "ms", "mom", "lr", "rho", "momentum", "epsilon", "grad"),
     "ApplyAdagrad": ("var", "accum", "lr", "grad"),
+    "ApplyAdadelta": ("var", "accum", "accum_update", "lr", "rho", "epsilon", "grad"),
+    "ApplyFtrl": ("var", "accum", "linear", "grad", "lr", "l1", "l2", "lr_power"),
+    "ApplyFtrlV2": ("var", "accum", "linear", "grad", "lr", "l1", "l2", "l2_shrinkage", "lr_power"),
+    "ApplyProximalGradientDescent": ("var", "alpha", "l1", "l2", "delta"),
 }
 # SparseApply* ops: the gradient rows and their row indices follow TF's order too.
 SPARSE_APPLY_INPUTS: dict[str, tuple[str, ...]] = {
@@ -36,8 +41,8 @@ SPARSE_APPLY_INPUTS: dict[str, tuple[str, ...]] = {
     "SparseApplyRMSProp": ("var", "ms", "mom", "lr", "rho", "momentum", "epsilon", "grad", "indices"),
     "SparseApplyCenteredRMSProp": ("var", "mg", "ms", "mom", "lr", "rho", "momentum", "epsilon", "grad", "indices"),
 }
-_GRAD = {"ApplyGradientDescent": "delta"}
-_SLOTS = {"accum", "m", "v", "ms", "mom", "mg"}
+_GRAD = {"ApplyGradientDescent": "delta", "ApplyProximalGradientDescent": "delta"}
+_SLOTS = {"accum", "m", "v", "ms", "mom", "mg", "accum_update", "linear"}
 
 
 def input_names(op_type: str) -> tuple[str, ...]:
@@ -180,6 +185,39 @@ def apply_adagrad(var: Any, accum: Any, lr: Any, grad: Any, use_locking: bool = 
     """accum += g * g (when update_slots); var -= g * lr * rsqrt(accum)."""
     attrs = {"use_locking": bool(use_locking), "update_slots": bool(update_slots)}
     return _apply("ApplyAdagrad", (var, accum, lr, grad), name, **attrs)
+
+
+def apply_adadelta(var: Any, accum: Any, accum_update: Any, lr: Any, rho: Any, epsilon: Any, grad: Any,
+                   use_locking: bool = False, name: str | None = None) -> ops.Tensor:  # fmt: skip
+    """accum = accum * rho + g * g * (1 - rho); update = sqrt(accum_update + eps) * rsqrt(accum + eps) * g;
+    var -= update * lr; accum_update = accum_update * rho + update * update * (1 - rho)."""
+    args = (var, accum, accum_update, lr, rho, epsilon, grad)
+    return _apply("ApplyAdadelta", args, name, use_locking=bool(use_locking))
+
+
+def apply_ftrl(var: Any, accum: Any, linear: Any, grad: Any, lr: Any, l1: Any, l2: Any, lr_power: Any,
+               use_locking: bool = False, multiply_linear_by_lr: bool = False,
+               name: str | None = None) -> ops.Tensor:  # fmt: skip
+    """FTRL-proximal: new_accum = accum + g * g; linear += g - (new_accum^-p - accum^-p) / lr * var;
+    var = (sign(linear) * l1 - linear) / (new_accum^-p / lr + 2 * l2) where |linear| > l1, else 0."""
+    if multiply_linear_by_lr:
+        raise NotImplementedError("apply_ftrl(multiply_linear_by_lr=True) is not implemented in graphvar")
+    args = (var, accum, linear, grad, lr, l1, l2, lr_power)
+    return _apply("ApplyFtrl", args, name, use_locking=bool(use_locking))
+
+
+def apply_ftrl_v2(var: Any, accum: Any, linear: Any, grad: Any, lr: Any, l1: Any, l2: Any, l2_shrinkage: Any,
+                  lr_power: Any, use_locking: bool = False, name: str | None = None) -> ops.Tensor:  # fmt: skip
+    """apply_ftrl with g + 2 * l2_shrinkage * var in linear's update (shrinkage-type L2); accum still adds g * g."""
+    args = (var, accum, linear, grad, lr, l1, l2, l2_shrinkage, lr_power)
+    return _apply("ApplyFtrlV2", args, name, use_locking=bool(use_locking))
+
+
+def apply_proximal_gradient_descent(var: Any, alpha: Any, l1: Any, l2: Any, delta: Any, use_locking: bool = False,
+                                    name: str | None = None) -> ops.Tensor:  # fmt: skip
+    """FOBOS: v = var - alpha * delta; var = sign(v) * max(|v| - alpha * l1, 0) / (1 + alpha * l2)."""
+    args = (var, alpha, l1, l2, delta)
+    return _apply("ApplyProximalGradientDescent", args, name, use_locking=bool(use_locking))
 
 
 def sparse_apply_momentum(var: Any, accum: Any, lr: Any, grad: Any, indices: Any, momentum: Any,

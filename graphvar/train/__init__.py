@@ -7,6 +7,7 @@ from graphvar.train.checkpoint_state import (
     latest_checkpoint,
     update_checkpoint_state,
 )
+from graphvar.train.adadelta import AdadeltaOptimizer
 from graphvar.train.adagrad import AdagradOptimizer
 from graphvar.train.adam import AdamOptimizer
 from graphvar.train.gradient_descent import GradientDescentOptimizer
@@ -20,6 +21,32 @@ from graphvar.train.learning_rate_decay import (
 from graphvar.train.momentum import MomentumOptimizer
 from graphvar.train.optimizer import Optimizer
 from graphvar.train.rmsprop import RMSPropOptimizer
+from graphvar.train.ftrl import FtrlOptimizer
+from graphvar.train.proximal_gradient_descent import ProximalGradientDescentOptimizer
+from graphvar.train.moving_averages import ExponentialMovingAverage
+from graphvar.train.coordinator import Coordinator, start_queue_runners
+from graphvar.train.session_run_hook import SessionRunArgs, SessionRunContext, SessionRunHook, SessionRunValues
+from graphvar.train.basic_session_run_hooks import (
+    CheckpointSaverHook,
+    CheckpointSaverListener,
+    FeedFnHook,
+    FinalOpsHook,
+    LoggingTensorHook,
+    NanLossDuringTrainingError,
+    NanTensorHook,
+    SecondOrStepTimer,
+    StepCounterHook,
+    StopAtStepHook,
+    SummarySaverHook,
+)
+from graphvar.train.monitored_session import (
+    ChiefSessionCreator,
+    MonitoredSession,
+    MonitoredTrainingSession,
+    Scaffold,
+    SingularMonitoredSession,
+    WorkerSessionCreator,
+)
 from graphvar.train.saver import Saver
 from graphvar.train.training_util import (
     create_global_step,
@@ -41,6 +68,12 @@ from graphvar.train.reader import (
 from graphvar.summary.file_writer import summary_iterator
 
 __all__ = [
+    "AdadeltaOptimizer", "FtrlOptimizer", "ProximalGradientDescentOptimizer", "ExponentialMovingAverage",
+    "Coordinator", "start_queue_runners", "SessionRunArgs", "SessionRunContext", "SessionRunHook", "SessionRunValues",
+    "CheckpointSaverHook", "CheckpointSaverListener", "FeedFnHook", "FinalOpsHook", "LoggingTensorHook",
+    "NanLossDuringTrainingError", "NanTensorHook", "SecondOrStepTimer", "StepCounterHook", "StopAtStepHook",
+    "SummarySaverHook", "ChiefSessionCreator", "MonitoredSession", "MonitoredTrainingSession", "Scaffold",
+    "SingularMonitoredSession", "WorkerSessionCreator",
     "summary_iterator",
     "AdagradOptimizer",
     "AdamOptimizer",
@@ -73,16 +106,13 @@ __all__ = [
     "update_checkpoint_state",
 ]
 
-_NOT_SUPPORTED = {
-    "AdadeltaOptimizer", "FtrlOptimizer", "MonitoredTrainingSession",
-    "Supervisor", "Coordinator", "start_queue_runners", "ExponentialMovingAverage",
-}  # fmt: skip
+_NOT_SUPPORTED = {"Supervisor", "QueueRunner", "SyncReplicasOptimizer"}
 
 
 def __getattr__(name: str):
     if name in _NOT_SUPPORTED:
         raise NotImplementedError(
             f"tf.train.{name} is not implemented in graphvar (it has TF1's variables, Sessions, Savers, "
-            "optimizers and learning-rate schedules, not training loops or queues)"
+            "optimizers, schedules and MonitoredTrainingSession, not queues or distributed training)"
         )
     raise AttributeError(f"module 'graphvar.train' has no attribute {name!r}")
