@@ -15,7 +15,7 @@ from graphvar.backends.base import Backend
 from graphvar.framework.op_registry import OP_DEFS, register_op
 
 ROOT = pathlib.Path(__file__).resolve().parents[2] / "graphvar"
-RUN_PATH = ["plan.py", "session.py", "fetches.py", "train/saver_io.py"]
+RUN_PATH = sorted(p.name for p in ROOT.glob("plan*.py")) + ["session.py", "fetches.py", "train/saver_io.py"]
 REQUIRED = ["empty", "from_host", "to_host", "copy_from_host", "owns"]
 
 
