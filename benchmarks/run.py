@@ -22,10 +22,18 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import cases_conv, cases_gpu, cases_growth, cases_random, cases_saver, cases_session, cases_train
-from benchmarks import cases_merge
-from benchmarks import cases_plan
-from benchmarks import cases_graph_def
+from benchmarks import (
+    cases_conv,
+    cases_gpu,
+    cases_graph_def,
+    cases_growth,
+    cases_merge,
+    cases_plan,
+    cases_random,
+    cases_saver,
+    cases_session,
+    cases_train,
+)
 from benchmarks.harness import Row
 from benchmarks.report import format_table, machine_info, markdown_table
 
