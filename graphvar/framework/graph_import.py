@@ -1,7 +1,7 @@
 """TensorFlow's GraphDef -> graphvar ops (``tf.import_graph_def``), the inverse of graph_io's export.
 
-Every node is checked (known op type, no control flow, constant inputs where graphvar keeps an
-attribute) before the first op is added, so a graph graphvar cannot run raises ``ValueError``
+Every node is checked (known op type, control flow only as TF1's cond: graph_import_cond.py, constant
+inputs where graphvar keeps an attribute) before the first op is added, so a graph graphvar cannot run raises ``ValueError``
 naming the node and its op type and leaves the graph as it was.
 """
 
@@ -70,7 +70,7 @@ class Importer:
 
     def __init__(self, graph: Any, graph_def: Any, prefix: str, input_map: dict, clear_devices: bool,
                  skip: set) -> None:  # fmt: skip
-        from graphvar.framework import graph_io_rules
+        from graphvar.framework import graph_import_cond, graph_io_rules
 
         self.graph = graph
         self.nodes = {n.name: n for n in graph_def.node}
@@ -80,7 +80,10 @@ class Importer:
         self.skip = skip
         self.ops: dict[str, Any] = {}
         self.patterns = graph_io_rules.find_patterns(self.nodes)
-        self.absorbed = self._absorbed_nodes()
+        self.conds = graph_import_cond.CondGraph(self.nodes, self.patterns, skip)
+        self.switches = self.conds.switches  # a Switch imports as nothing: its outputs are its data input
+        self.patterns.update(self.conds.found)  # a cond's Merge imports as a Cond
+        self.absorbed = self._absorbed_nodes() | set(self.switches)
 
     # ---- checks before anything is built ----
     def _absorbed_nodes(self) -> set:
@@ -112,13 +115,22 @@ class Importer:
         return consts | inner
 
     def check(self, names: list) -> None:
+        from graphvar.framework.graph_import_cond import FUNCTIONAL, WHILE_TYPES
+
+        for name in names:  # a while loop's own nodes first: its Switches and Merges are not a cond's
+            node = self.nodes[name]
+            if node.op in WHILE_TYPES and name not in self.skip:
+                raise node_error(node, "tf.while_loop (Enter / Exit / NextIteration / LoopCond) is not supported by "
+                                       "graphvar; only tf.cond's Switch / Merge import")  # fmt: skip
+            if node.op in FUNCTIONAL and name not in self.skip:
+                raise node_error(node, "control flow v2 (If / While with function branches) is not supported by "
+                                       "graphvar; TF1's cond (Switch / Merge) imports")  # fmt: skip
         for name in names:
             node = self.nodes[name]
             if name in self.absorbed or name in self.skip or name in self.patterns:
                 continue
             if node.op in CONTROL_FLOW:
-                raise node_error(node, "control flow (tf.cond / tf.while_loop: Switch, Merge) is not supported "
-                                       "by graphvar yet; only initialized_value()'s cond imports")  # fmt: skip
+                raise node_error(node, "control flow (a Switch / Merge) that is not part of a tf.cond")
             if node.op in SAVE_TYPES and gv_type_of(node) is None:
                 raise node_error(node, "save/restore ops import only as a meta graph's saver_def "
                                        "(tf.train.import_meta_graph), where graphvar's Saver runs them")  # fmt: skip
@@ -172,7 +184,10 @@ class Importer:
             )
             pos += 0 if control else 1
             if not attr_const and self._mapped(ref) is None:
-                out.append(dep)
+                if dep in self.switches:
+                    out.extend(d for d in self.conds.sources(dep) if self._mapped(d) is None)
+                else:
+                    out.append(dep)
         return out
 
     def _mapped(self, ref: str) -> Any:
@@ -184,6 +199,8 @@ class Importer:
         if mapped is not None:
             return mapped
         name, idx, _ = parse_ref(ref)
+        if name in self.switches:
+            return self.tensor(self.switches[name][0])
         op = self.op(name)
         if idx >= len(op.outputs):
             raise node_error(self.nodes[name], f"it has no output {idx}")
@@ -192,6 +209,8 @@ class Importer:
     def const_value(self, ref: str) -> Any:
         """The value of a Const input (or of Shape(x) for an x of known shape); None if computed."""
         name, idx, _ = parse_ref(ref)
+        if name in self.switches:
+            return self.const_value(self.switches[name][0])
         node = self.nodes.get(name)
         if node is None or self._mapped(ref) is not None:
             return None
@@ -220,10 +239,21 @@ class Importer:
         with graph.control_dependencies(None), graph.name_scope(None):
             op = graph.create_op(gv_type, inputs, attrs, name=full + "/")
         graph._names_in_use.setdefault(full.lower(), 1)
-        controls = [self.op(parse_ref(r)[0]) for r in node.input if r.startswith("^")]
-        op._control_inputs = tuple(c for c in controls if c is not op)
+        controls = [self.op(n) for n in self._control_names(node)]
+        op._control_inputs = tuple(dict.fromkeys(c for c in controls if c is not op))
         op._device = "" if self.clear_devices else device_lib.canonical_name(node.device)
         return op
+
+    def _control_names(self, node: Any) -> list:
+        """The nodes `node` waits for: its control inputs, and a Switch's (read or waited on) in their place."""
+        names = []
+        for r in node.input:
+            name, _, control = parse_ref(r)
+            if name in self.switches:
+                names.extend(self.conds.sources(name)[0 if control else 1 :])
+            elif control:
+                names.append(name)
+        return [n for n in names if self._mapped(n) is None]
 
     def attrs(self, node: Any, rule: Any, skip: tuple = ()) -> dict:
         """The TF attrs graphvar keeps (TF's defaults filled in, TF's type attrs left out)."""

@@ -1,7 +1,7 @@
 """Graph <-> TensorFlow's GraphDef, through the table in graph_io_table.py.
 
 Export writes one NodeDef per graphvar op (a few ops expand into TF's several nodes: random
-generators, initialized_value's cond), with TF's op types, inputs and attrs; import reads TF's
+generators, initialized_value's cond, tf.cond's Switches and Merges: graph_io_cond.py), with TF's op types, inputs and attrs; import reads TF's
 NodeDefs back into graphvar ops, and raises ``ValueError`` naming the op type and the node for
 anything it cannot map, before it adds anything to the graph.
 """
@@ -26,6 +26,11 @@ MIN_CONSUMER = 0
 class ExportContext:
     """Names and nodes of one GraphDef being written."""
 
+    conds: Any = None  # tf.cond's branches (graph_io_cond.CondExport); None: the graph has no Cond
+    _frames: tuple = ()  # the branches the current op is in
+    _pivot: str | None = None  # the pivot its input-less nodes wait on
+    renamed: dict = {}  # noqa: RUF012 (replaced per instance) tensors written under another name: a Cond's Merges
+
     def __init__(self, graph: Any, add_shapes: bool = False, clear_devices: bool = False) -> None:
         self.graph_def = graph_pb2.GraphDef()
         self.graph_def.versions.producer = PRODUCER
@@ -34,11 +39,16 @@ class ExportContext:
         self.add_shapes = add_shapes
         self.clear_devices = clear_devices
         self._op: Any = None
+        self.renamed = {}
 
     def ref(self, t: Any) -> str:
+        if self.renamed and t in self.renamed:
+            return self.renamed[t]
         return t.op.name if t.value_index == 0 else f"{t.op.name}:{t.value_index}"
 
     def input(self, t: Any) -> tuple[str, dtypes.DType]:
+        if self._frames:  # inside a cond's branch: read outside tensors through its Switches
+            return self.conds.read(self, t, self._frames), t.dtype
         return self.ref(t), t.dtype
 
     def unique(self, name: str) -> str:
@@ -60,6 +70,8 @@ class ExportContext:
             node.input.extend("^" + c.name for c in op.control_inputs)
             if op.device and not self.clear_devices:
                 node.device = op.device
+        if self._pivot is not None and not in_dtypes:  # a branch node with no inputs runs when its branch does
+            node.input.append("^" + self._pivot)
         node.MergeFrom(_attr_template(tf_type, in_dtypes, tuple(outputs or ()), attrs or {}, op))
         if shapes is not None and self.add_shapes:
             lst = node.attr["_output_shapes"].list
@@ -77,6 +89,8 @@ class ExportContext:
             node.input.extend("^" + c.name for c in op.control_inputs)
             if op.device and not self.clear_devices:
                 node.device = op.device
+        if self._pivot is not None:
+            node.input.append("^" + self._pivot)
         node.attr["dtype"].type = dt.as_datatype_enum
         tf_values.tensor_to_proto(arr, dt, node.attr["value"].tensor)
         return name, dt
@@ -137,16 +151,28 @@ def _fill_from_args(node: Any, args: Any, arg_dtypes: list) -> None:
 
 # ---- export ----
 def export_graph_def(graph: Any, add_shapes: bool = False, clear_devices: bool = False,
-                     ops_to_export: Any = None) -> Any:  # fmt: skip
-    """The GraphDef of `graph` (every op, in creation order)."""
+                     ops_to_export: Any = None, cond_contexts: list | None = None) -> Any:  # fmt: skip
+    """The GraphDef of `graph` (every op, in creation order); `cond_contexts` (a list) receives the
+    CondContextDefs of its conds, for a meta graph's ``cond_context`` collection."""
+    from graphvar.framework.graph_io_cond import CondExport
+
     ctx = ExportContext(graph, add_shapes, clear_devices)
-    for op in ops_to_export if ops_to_export is not None else graph.get_operations():
+    ops = list(ops_to_export) if ops_to_export is not None else graph.get_operations()
+    conds = ctx.conds = CondExport.of(ops)
+    for op in ops:
         rule = RULES.get(op.type)
         if rule is None:
             raise ValueError(f"cannot export op {op.name!r}: graphvar has no TensorFlow form for op type {op.type!r}")
         ctx._op = op
+        if conds is None:
+            (rule.export or export_generic)(op, rule, ctx)
+            continue
+        conds.enter(ctx, op)
         (rule.export or export_generic)(op, rule, ctx)
+        conds.leave(ctx, op)
     ctx._op = None
+    if conds is not None and cond_contexts is not None:
+        cond_contexts.extend(conds.context_defs())
     return ctx.graph_def
 
 

@@ -329,24 +329,26 @@ class RandomPattern:
         shape = [r for r in self.generator.input if not r.startswith("^")]
         return (self.scale, self.shift, *shape)
 
+    computed_shape: bool = False  # the shape is a tensor (dropout's Shape(x) of a batch of unknown size)
+
     @property
     def deps(self) -> list:
-        return []
+        return [_io().parse_ref(self.generator.input[0])[0]] if self.computed_shape else []
 
     def build(self, ctx: Any, node: Any) -> Any:
         g = self.generator
         scale = float(ctx.const_value(self.scale).reshape(-1)[0])
         shift = float(ctx.const_value(self.shift).reshape(-1)[0])
         shape = ctx.const_value(g.input[0])
-        if shape is None:
+        if shape is None and g.op != "RandomUniform":
             raise _io().node_error(g, "graphvar needs a constant shape (input 0 is computed)")
-        attrs = {"dtype": tf_values.as_dtype(g.attr["dtype"].type), "seed": g.attr["seed"].i,
-                 "seed2": g.attr["seed2"].i, "shape": tuple(int(d) for d in shape.reshape(-1))}  # fmt: skip
+        attrs = {"dtype": tf_values.as_dtype(g.attr["dtype"].type), "seed": g.attr["seed"].i, "seed2": g.attr["seed2"].i,
+                 "shape": None if shape is None else tuple(int(d) for d in shape.reshape(-1))}  # fmt: skip
         if g.op == "RandomUniform":
             attrs.update(minval=shift, maxval=shift + scale)
         else:
             attrs.update(mean=shift, stddev=scale)
-        return ctx.create(node, g.op, [], attrs)
+        return ctx.create(node, g.op, [] if shape is not None else [ctx.tensor(g.input[0])], attrs)
 
 
 def _match_random(add: Any, nodes: dict, consumers: dict) -> RandomPattern | None:
@@ -367,7 +369,8 @@ def _match_random(add: Any, nodes: dict, consumers: dict) -> RandomPattern | Non
         return None
     if gen.device != add.device or mul.device != add.device:
         return None
-    return RandomPattern(gen, mul.input[1], data[1], {gen.name, mul.name})
+    shape = nodes.get(_io().parse_ref(gen.input[0])[0])
+    return RandomPattern(gen, mul.input[1], data[1], {gen.name, mul.name}, shape is None or shape.op != "Const")
 
 
 def _match(m: Any, nodes: dict, found: dict) -> InitializedValuePattern | None:

@@ -202,21 +202,23 @@ RULES["ImageSummary"] = Rule("ImageSummary", drop=("bad_color",), defaults=(("ba
 for _t in ("ReportUninitializedVariables", "AssertVariablesInitialized"):
     RULES[_t] = Rule(_t)
 
-# graphvar ops whose TensorFlow form (Switch / Merge) comes with the control-flow work: export raises naming them
-NOT_YET_EXPORTED = ("Cond",)
+# graphvar ops with no TensorFlow form yet: export raises naming them
+NOT_YET_EXPORTED = ()
 # TF types that import as another graphvar type (same values): TF1's Add, PreventGradient (an Identity
 # that refuses second derivatives in TF)
 IMPORT_ALIASES = {"Add": "Add", "PreventGradient": "Identity"}
 # TF attrs graphvar keeps as written (the rest of the "_" attrs: _class, _output_shapes, are TF's placement
 # and shape annotations)
 KEPT_PRIVATE_ATTRS = ("_gradient_op_type",)
-# control flow: a later graphvar adds tf.cond (Switch / Merge); until then only initialized_value's cond imports
+# control flow: TF1's cond (Switch / Merge) imports as Cond ops (graph_import_cond.py); while loops and
+# control flow v2 (If / While) do not
 CONTROL_FLOW = ("Switch", "RefSwitch", "Merge", "RefMerge", "Enter", "RefEnter", "Exit", "RefExit", "NextIteration",
                 "RefNextIteration", "LoopCond", "If", "StatelessIf", "While", "StatelessWhile")  # fmt: skip
 SAVE_TYPES = ("SaveV2", "RestoreV2", "PlaceholderWithDefault", "ShardedFilename", "StringJoin", "MergeV2Checkpoints")
 
 
 def _register_special() -> None:
+    from graphvar.framework import graph_io_cond
     from graphvar.framework import graph_io_rules as r
 
     RULES.update({
@@ -238,15 +240,16 @@ def _register_special() -> None:
         "InitializedValue": Rule("Merge", export=r.export_initialized_value,
                                  extra_tf_types=("IsVariableInitialized", "Switch", "RefSwitch", "Identity")),
         "DenseFromSlices": Rule("UnsortedSegmentSum", export=r.export_dense_from_slices),
+        "Cond": Rule("Merge", export=graph_io_cond.export_cond, extra_tf_types=("Switch", "RefSwitch", "Identity")),
     })  # fmt: skip
 
 
 _register_special()
 
 # TF type -> graphvar type, for import: the inverse of the table (InitializedValue and DenseFromSlices
-# export to TF types whose own entries import them)
+# export to TF types whose own entries import them; Cond's Merges import through graph_import_cond.py)
 FROM_TF: dict[str, str] = {
-    rule.tf: gv for gv, rule in RULES.items() if gv not in ("InitializedValue", "DenseFromSlices")
+    rule.tf: gv for gv, rule in RULES.items() if gv not in ("InitializedValue", "DenseFromSlices", "Cond")
 }
 FROM_TF.update(IMPORT_ALIASES)
 

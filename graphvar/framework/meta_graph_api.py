@@ -47,8 +47,9 @@ def export_meta_graph(filename: str | None = None, meta_info_def: Any = None, gr
     """
     graph = graph or ops.get_default_graph()
     mgd = meta_graph_pb2.MetaGraphDef()
+    contexts: list = []  # tf.cond's CondContextDefs, as TF writes them in `cond_context`
     if graph_def is None:
-        graph_def = graph_io.export_graph_def(graph, clear_devices=clear_devices)
+        graph_def = graph_io.export_graph_def(graph, clear_devices=clear_devices, cond_contexts=contexts)
         if saver_def is not None or saver is not None:
             saver = saver or _saver_of(graph, saver_def)
             saver_def = saver._add_to_graph_def(graph_def) if saver is not None else saver_def
@@ -69,6 +70,8 @@ def export_meta_graph(filename: str | None = None, meta_info_def: Any = None, gr
         c = meta_graph.collection_def(key, graph.get_collection(key), export_scope)
         if c is not None:
             mgd.collection_def[key].CopyFrom(c)
+    if contexts and not export_scope and (collection_list is None or "cond_context" in collection_list):
+        mgd.collection_def["cond_context"].bytes_list.value.extend(d.SerializeToString() for d in contexts)
     if filename is not None:
         _write(filename, mgd, as_text)
     return mgd

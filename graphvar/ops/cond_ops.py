@@ -80,7 +80,8 @@ def _branch(graph: ops.Graph, fn: Callable[[], Any], scope: str) -> tuple[Any, l
     first = len(graph.get_operations())
     with graph.name_scope(scope):
         structure = fn()
-    created = graph.get_operations()[first:]
+    from graphvar.ops import array_ops
+
     flat = []
     for v in _flatten(structure):
         if isinstance(v, ops.Operation):
@@ -90,7 +91,12 @@ def _branch(graph: ops.Graph, fn: Callable[[], Any], scope: str) -> tuple[Any, l
             )
         with graph.as_default(), graph.name_scope(scope):
             flat.append(ops.convert_to_tensor(v))
-    return structure, flat, created
+    inside = set(graph.get_operations()[first:])
+    with graph.as_default(), graph.name_scope(scope):
+        # a tensor from outside returned as it is gets an Identity in the branch (TF's Switch output), so the
+        # Cond's lazy inputs are always the branch's own ops (a fed placeholder is never a sub-plan)
+        flat = [t if t.op in inside else array_ops.identity(t) for t in flat]
+    return structure, flat, graph.get_operations()[first:]
 
 
 def _captured(created: list, outputs: list[ops.Tensor], inside_too: Any = ()) -> list[ops.Tensor]:

@@ -137,7 +137,9 @@ def histogram(name: str, values: Any, collections: Any = None, family: str | Non
     return _summary_op("HistogramSummary", name, values, collections, family)
 
 
-def image(name: str, tensor: Any, max_outputs: int = 3, collections: Any = None, family: str | None = None) -> ops.Tensor:
+def image(
+    name: str, tensor: Any, max_outputs: int = 3, collections: Any = None, family: str | None = None
+) -> ops.Tensor:
     """A `Summary` with up to `max_outputs` PNG images of a [batch, height, width, channels] tensor.
 
     Channels: 1 (grayscale), 3 (RGB) or 4 (RGBA). uint8 images are written as they are; float images are

@@ -187,7 +187,11 @@ def test_prefixes_ending_in_safetensors_rotate_and_recover(tmp_path):
             saver.save(sess, str(tmp_path / f"m-{step}.safetensors"))
         # each checkpoint's meta graph (written by default, as TF) rotates out with it
         assert sorted(os.listdir(tmp_path)) == [
-            "checkpoint", "m-2.safetensors", "m-2.safetensors.meta", "m-3.safetensors", "m-3.safetensors.meta"
+            "checkpoint",
+            "m-2.safetensors",
+            "m-2.safetensors.meta",
+            "m-3.safetensors",
+            "m-3.safetensors.meta",
         ]
         state = tf.train.get_checkpoint_state(str(tmp_path))
         again = tf.train.Saver(vs, max_to_keep=2, format="safetensors")
@@ -195,7 +199,11 @@ def test_prefixes_ending_in_safetensors_rotate_and_recover(tmp_path):
         assert again.last_checkpoints == state.all_model_checkpoint_paths
         again.save(sess, str(tmp_path / "m-4.safetensors"))
     assert sorted(os.listdir(tmp_path)) == [
-        "checkpoint", "m-3.safetensors", "m-3.safetensors.meta", "m-4.safetensors", "m-4.safetensors.meta"
+        "checkpoint",
+        "m-3.safetensors",
+        "m-3.safetensors.meta",
+        "m-4.safetensors",
+        "m-4.safetensors.meta",
     ]
 
 
