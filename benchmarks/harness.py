@@ -213,6 +213,8 @@ def tf_v1() -> Any:
             import os
 
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            # tf.compat.v1.layers needs the tf-keras package on TF >= 2.16 (the bench extra installs it)
+            os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
             import tensorflow as tf  # noqa: F401
 
             v1 = tf.compat.v1
