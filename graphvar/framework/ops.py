@@ -181,10 +181,11 @@ class Graph:
 
     def _current_device(self, op: Operation) -> str:
         spec = ""
-        for d in self._ctx.device_stack:
-            if d is None:
-                spec = ""
-            elif callable(d):
+        stack = self._ctx.device_stack
+        # device(None) hides the scopes outside it: their device functions are not called (TF's reset)
+        start = max((i + 1 for i, d in enumerate(stack) if d is None), default=0)
+        for d in stack[start:]:
+            if callable(d):
                 spec = device_lib.merge(spec, d(op) or "")
             else:
                 spec = device_lib.merge(spec, d)

@@ -48,6 +48,7 @@ from graphvar.train.monitored_session import (
     WorkerSessionCreator,
 )
 from graphvar.train.saver import Saver
+from graphvar.train.device_setter import ClusterSpec, replica_device_setter
 from graphvar.train.training_util import (
     create_global_step,
     export_meta_graph,
@@ -111,6 +112,8 @@ __all__ = [
     "CheckpointState",
     "NewCheckpointReader",
     "Saver",
+    "ClusterSpec",
+    "replica_device_setter",
     "checkpoint_exists",
     "create_global_step",
     "export_meta_graph",

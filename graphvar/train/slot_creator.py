@@ -8,6 +8,7 @@ non-trainable variables on the primary's device, so ``tf.train.Saver()`` saves t
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from graphvar import dtypes
@@ -84,4 +85,9 @@ def var_key(var: Any) -> Any:
 def colocated(var: Any) -> Any:
     """A device scope placing ops with `var` (TF's colocate_with)."""
     graph: ops.Graph = var.graph
-    return graph.device(var.device) if var.device else graph.device(None)
+    if not var.device:
+        return graph.device(None)
+    stack = contextlib.ExitStack()  # TF: colocation replaces the device scopes and functions (no ps task is drawn)
+    stack.enter_context(graph.device(None))
+    stack.enter_context(graph.device(var.device))
+    return stack
