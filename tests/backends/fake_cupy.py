@@ -3,10 +3,12 @@
 Not a mock of the backend: the kernels it launches are the real ``kernels/*.cu`` built for the
 host (``tests/kernels/host_kernels.py``), run with the grid the backend asks for, after every
 argument is checked against the kernel's C signature as the GPU would read it (exact scalar
-types, device arrays of this device, large enough for ``n``). Device memory is a distinct
-ndarray subclass, so host memory passed where device memory is due is caught. Copies queued
-on a non-default stream run only when an event recorded after them (or the stream) is
-synchronized, so a missing synchronization shows up as wrong bytes.
+types, device arrays of this device, large enough for ``n``). Device memory is opaque (not an
+ndarray), so host memory passed where device memory is due is caught, and belongs to the fake
+that made it: each ``build()`` is one process's CUDA, and an array of another fake is refused.
+Kernel launches and copies queue on their stream (the null stream too) and run only when the
+stream, or an event recorded after them, is synchronized, or a host read on that stream needs
+them; so a missing wait or synchronization shows up as wrong bytes.
 """
 
 from __future__ import annotations
@@ -40,11 +42,21 @@ class FakeCudaError(RuntimeError):
     pass
 
 
+def _address(a: np.ndarray) -> int:
+    """Where ``a``'s data starts. Not ``a.ctypes.data`` or ``a.__array_interface__``: both leave small
+    blocks in caches that tracemalloc charges to the caller, and the fake runs under
+    test_resources' memory-growth bound; ``c_char.from_buffer`` allocates nothing that outlives it."""
+    if a.nbytes and a.flags.writeable and a.flags.c_contiguous:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    return a.ctypes.data
+
+
 class FakeCuda:
     """The state of the fake: devices, streams, pinned buffers, and a log of what was done."""
 
-    def __init__(self, dll: ctypes.CDLL, device_count: int = 1, sm_count: int = 2) -> None:
+    def __init__(self, dll: ctypes.CDLL, device_count: int = 1, sm_count: int = 2, per_thread: bool = False) -> None:
         self.dll, self.device_count, self.sm_count = dll, device_count, sm_count
+        self.per_thread = per_thread  # CUPY_CUDA_PER_THREAD_DEFAULT_STREAM=1: each thread its own default stream
         self.local = threading.local()
         self.streams: dict[int, Stream] = {}
         self.pinned_refs: list[weakref.ref] = []
@@ -59,9 +71,17 @@ class FakeCuda:
         return getattr(self.local, "device", 0)
 
     def current_stream(self) -> Stream:
-        """This thread's current stream (``with stream:`` sets it), the null stream by default."""
+        """This thread's current stream (``with stream:`` sets it); by default the null stream, or with
+        ``per_thread`` the thread's own default stream (unordered with other threads' work, as in CUDA)."""
         stack = getattr(self.local, "streams", None)
-        return stack[-1] if stack else self.null
+        if stack:
+            return stack[-1]
+        if not self.per_thread:
+            return self.null
+        default = getattr(self.local, "default", None)
+        if default is None:
+            default = self.local.default = Stream(self)
+        return default
 
     def flush(self) -> None:
         """Runs the work queued on the current stream: what a host read of device memory waits for."""
@@ -81,7 +101,7 @@ class FakeCuda:
         return sum(b.nbytes for b in self.pinned)
 
     def in_pinned(self, ptr: int, size: int) -> bool:
-        return any(b.ctypes.data <= ptr and ptr + size <= b.ctypes.data + b.nbytes for b in self.pinned)
+        return any(_address(b) <= ptr and ptr + size <= _address(b) + b.nbytes for b in self.pinned)
 
 
 class NoLog(list):
@@ -97,13 +117,14 @@ class DeviceArray:
     Reading it from the host (``get``, ``int(x)``, CuPy functions, which run on the current stream)
     first runs the work queued on the current stream, as CUDA's in-order streams would."""
 
-    __slots__ = ("_a", "device_id", "__weakref__")
+    __slots__ = ("_a", "_fake", "device_id", "__weakref__")
     __array_ufunc__ = None  # NumPy ufuncs refuse device arrays (and ndarray <op> DeviceArray -> TypeError)
-    _fake: FakeCuda  # set by build()
 
-    def __init__(self, a: np.ndarray, device_id: int | None = None) -> None:
-        self._a = a
-        self.device_id = DeviceArray._fake.current if device_id is None else device_id
+    def __init__(self, a: np.ndarray, fake: FakeCuda, device_id: int | None = None) -> None:
+        # the fake (the "process's CUDA") that made it: its host reads wait on that fake's streams, never
+        # on another test's fake (a module-scoped Session outlives the fake_gpu_plugin's per-test fake)
+        self._a, self._fake = a, fake
+        self.device_id = fake.current if device_id is None else device_id
 
     shape = property(lambda self: self._a.shape)
     dtype = property(lambda self: self._a.dtype)
@@ -112,7 +133,7 @@ class DeviceArray:
     nbytes = property(lambda self: self._a.nbytes)
     itemsize = property(lambda self: self._a.itemsize)
     strides = property(lambda self: self._a.strides)
-    T = property(lambda self: DeviceArray(self._a.T, self.device_id))
+    T = property(lambda self: DeviceArray(self._a.T, self._fake, self.device_id))
 
     @property
     def flags(self) -> Any:  # CuPy's flags: no "writeable"
@@ -121,14 +142,14 @@ class DeviceArray:
 
     @property
     def data(self) -> Any:
-        return types.SimpleNamespace(ptr=self._a.__array_interface__["data"][0])
+        return types.SimpleNamespace(ptr=_address(self._a))
 
     @property
     def device(self) -> Any:
         return types.SimpleNamespace(id=self.device_id)
 
     def get(self, stream: Any = None, out: np.ndarray | None = None) -> np.ndarray:
-        DeviceArray._fake.flush()
+        self._fake.flush()
         if out is None:
             return np.array(self._a, copy=True)
         out[...] = self._a
@@ -140,7 +161,7 @@ class DeviceArray:
             raise FakeCudaError(
                 f"set: {getattr(arr, 'dtype', type(arr))} {getattr(arr, 'shape', '')} into {self.dtype} {self.shape}"
             )
-        DeviceArray._fake.flush()
+        self._fake.flush()
         self._a[...] = arr
 
     def __array__(self, *args: Any, **kwargs: Any) -> np.ndarray:
@@ -152,13 +173,13 @@ class DeviceArray:
         if name.startswith("__"):
             raise AttributeError(name)
         attr = getattr(self._a, name)
-        return _device_call(attr) if callable(attr) else _wrap(attr)
+        return _device_call(attr, self._fake) if callable(attr) else _wrap(attr, self._fake)
 
     def __getitem__(self, key: Any) -> Any:
-        return _wrap(self._a[_unwrap(key, strict=False)])
+        return _wrap(self._a[_unwrap(key, strict=False)], self._fake)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        DeviceArray._fake.flush()
+        self._fake.flush()
         self._a[_unwrap(key, strict=False)] = _unwrap(value, strict=True)
 
     def __len__(self) -> int:
@@ -168,7 +189,7 @@ class DeviceArray:
         return (self[i] for i in range(len(self)))
 
     def _scalar(self) -> Any:
-        DeviceArray._fake.flush()
+        self._fake.flush()
         return self._a
 
     def __bool__(self) -> bool:
@@ -192,17 +213,17 @@ class DeviceArray:
 
 def _binary(name: str) -> Any:
     def op(self: DeviceArray, other: Any) -> Any:
-        DeviceArray._fake.flush()
+        self._fake.flush()
         result = getattr(self._a, name)(_unwrap(other, strict=True))
-        return self if name.startswith("__i") else _wrap(result)
+        return self if name.startswith("__i") else _wrap(result, self._fake)
 
     return op
 
 
 def _unary(name: str) -> Any:
     def op(self: DeviceArray) -> Any:
-        DeviceArray._fake.flush()
-        return _wrap(getattr(self._a, name)())
+        self._fake.flush()
+        return _wrap(getattr(self._a, name)(), self._fake)
 
     return op
 
@@ -232,27 +253,27 @@ def _unwrap(x: Any, strict: bool) -> Any:
     return x
 
 
-def _wrap(x: Any) -> Any:
-    """A NumPy result as CuPy returns it: arrays (0-d for scalars) on the current device."""
+def _wrap(x: Any, fake: FakeCuda) -> Any:
+    """A NumPy result as CuPy returns it: arrays (0-d for scalars) on the current device of ``fake``."""
     if isinstance(x, np.ndarray) and not isinstance(x, PinnedMemory):
-        return x if x.dtype.kind in "OSUV" else DeviceArray(x)
+        return x if x.dtype.kind in "OSUV" else DeviceArray(x, fake)
     if isinstance(x, np.generic) and not isinstance(x, (np.str_, np.bytes_, np.void)):
-        return DeviceArray(np.asarray(x))
+        return DeviceArray(np.asarray(x), fake)
     if isinstance(x, (list, tuple)) and not hasattr(x, "_fields"):
-        return type(x)(_wrap(v) for v in x)
+        return type(x)(_wrap(v, fake) for v in x)
     return x
 
 
-def _device_call(fn: Any) -> Any:
+def _device_call(fn: Any, fake: FakeCuda) -> Any:
     """``fn`` (a NumPy function or method) as a CuPy one: runs after the work queued on the current
     stream, on unwrapped device arrays (host arrays refused), with device-array results."""
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        DeviceArray._fake.flush()
+        fake.flush()
         out = kwargs.get("out")
         kwargs = {k: _unwrap(v, strict=True) for k, v in kwargs.items()}
         result = fn(*_unwrap(args, strict=True), **kwargs)
-        return out if out is not None and isinstance(out, DeviceArray) else _wrap(result)
+        return out if out is not None and isinstance(out, DeviceArray) else _wrap(result, fake)
 
     return call
 
@@ -260,16 +281,16 @@ def _device_call(fn: Any) -> Any:
 class _UFunc:
     """A NumPy ufunc as a CuPy one (``cupy.add(x, y)``, ``cupy.add.at(x, i, y)``, ``cupy.add.reduce``)."""
 
-    def __init__(self, ufunc: np.ufunc) -> None:
-        self._ufunc = ufunc
+    def __init__(self, ufunc: np.ufunc, fake: FakeCuda) -> None:
+        self._ufunc, self._fake = ufunc, fake
         self.__name__ = ufunc.__name__
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return _device_call(self._ufunc)(*args, **kwargs)
+        return _device_call(self._ufunc, self._fake)(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._ufunc, name)
-        return _device_call(attr) if callable(attr) else attr
+        return _device_call(attr, self._fake) if callable(attr) else attr
 
 
 class PinnedMemory(np.ndarray):
@@ -277,7 +298,7 @@ class PinnedMemory(np.ndarray):
 
     @property
     def ptr(self) -> int:
-        return self.__array_interface__["data"][0]
+        return _address(self)
 
 
 class Stream:
@@ -347,6 +368,9 @@ class Kernel:
         self.fake, self.name = fake, name
         self.params = host_kernels.SIGNATURES[name]
         self.num_regs = fake.num_regs.get(name, 40)  # CuPy: cuFuncGetAttribute(CU_FUNC_ATTRIBUTE_NUM_REGS)
+        # looked up once: a getattr with a fresh name string per launch leaves that string in CPython's
+        # type attribute cache, which test_resources' memory-growth bound then counts against graphvar
+        self._host_fn = getattr(fake.dll, f"host_{name}")
 
     def __call__(self, grid: tuple, block: tuple, args: tuple) -> None:
         if not (isinstance(grid, tuple) and isinstance(block, tuple) and len(grid) == len(block) == 1):
@@ -359,8 +383,8 @@ class Kernel:
         conv = [self._check(i, a, c, n) for i, (a, (c, _)) in enumerate(zip(args, self.params))]
         stream = self.fake.current_stream()
         self.fake.log.append(("launch", self.name, grid[0], block[0], stream.ptr))
-        dll, name = self.fake.dll, self.name
-        stream.enqueue(lambda: host_kernels.launch(dll, name, grid[0], block[0], *conv))
+        fn, ptrs = self._host_fn, [_address(a) if isinstance(a, np.ndarray) else a for a in conv]
+        stream.enqueue(lambda: (conv, fn(grid[0], block[0], *ptrs)))  # conv: the arrays live until it runs
 
     def _check(self, i: int, arg: Any, ctype: str, n: int | None) -> Any:
         where = f"{self.name} argument {i} ({ctype})"
@@ -368,6 +392,8 @@ class Kernel:
             base = ctype.removeprefix("const ").removesuffix("*")
             if not isinstance(arg, DeviceArray):
                 raise FakeCudaError(f"{where}: not device memory: {type(arg).__name__}")
+            if arg._fake is not self.fake:
+                raise FakeCudaError(f"{where}: an array of another fake CUDA (another test's) passed to this one")
             if arg.device_id != self.fake.current:
                 raise FakeCudaError(f"{where}: array of device {arg.device_id} used on device {self.fake.current}")
             if arg.dtype.type not in _POINTER_DTYPES[base] or not arg.flags.c_contiguous:
@@ -377,7 +403,9 @@ class Kernel:
             return arg._a  # the kernel gets the pointer
         if type(arg) is not _SCALAR_TYPES[ctype]:
             raise FakeCudaError(f"{where}: got {type(arg).__name__}, the GPU would misread it")
-        return arg.item()
+        # int() / float(), not .item(): .item() goes through NumPy's small-allocation caches, whose
+        # blocks tracemalloc charges to the launch (test_resources' growth bound saw them)
+        return float(arg) if ctype in ("float", "double") else int(arg)
 
 
 class RawModule:
@@ -394,10 +422,11 @@ class RawModule:
         return Kernel(self.fake, name)
 
 
-def build(dll: ctypes.CDLL, device_count: int = 1, sm_count: int = 2) -> tuple[types.ModuleType, FakeCuda]:
+def build(
+    dll: ctypes.CDLL, device_count: int = 1, sm_count: int = 2, per_thread: bool = False
+) -> tuple[types.ModuleType, FakeCuda]:
     """A module object to install as ``sys.modules["cupy"]``, and the fake's state."""
-    fake = FakeCuda(dll, device_count, sm_count)
-    DeviceArray._fake = fake
+    fake = FakeCuda(dll, device_count, sm_count, per_thread)
     cupy = types.ModuleType("cupy")
     cuda = types.ModuleType("cupy.cuda")
     runtime = types.ModuleType("cupy.cuda.runtime")
@@ -461,31 +490,31 @@ def _fill_cuda(fake: FakeCuda, cuda: types.ModuleType, runtime: types.ModuleType
     cuda.alloc_pinned_memory = alloc_pinned_memory
 
 
-def _upload(x: Any, dtype: Any = None) -> Any:
+def _upload(fake: FakeCuda, x: Any, dtype: Any = None) -> Any:
     """A new device array holding a copy of host data ``x`` (an upload, in order on the current stream)."""
-    DeviceArray._fake.flush()
+    fake.flush()
     host = np.array(x, dtype=dtype, copy=True, order="C")
-    return host if host.dtype.kind in "OSUV" else DeviceArray(host)  # CuPy has no string arrays
+    return host if host.dtype.kind in "OSUV" else DeviceArray(host, fake)  # CuPy has no string arrays
 
 
 def _fill_arrays(fake: FakeCuda, cupy: types.ModuleType) -> None:
     def empty(shape: Any, dtype: Any = float, order: str = "C") -> DeviceArray:
         out = np.empty(shape, dtype, order=order)
         out.reshape(-1, order="A").view(np.uint8)[:] = 0xCD  # garbage, as fresh device memory may hold
-        return DeviceArray(out)
+        return DeviceArray(out, fake)
 
     def asarray(x: Any, dtype: Any = None, order: Any = None) -> Any:
         if isinstance(x, DeviceArray):
             return x if dtype is None or np.dtype(dtype) == x.dtype else x.astype(dtype)
-        return _upload(x, dtype)
+        return _upload(fake, x, dtype)
 
     def array(x: Any, dtype: Any = None, copy: bool = True, order: str = "K", ndmin: int = 0) -> Any:
         if isinstance(x, DeviceArray):
             fake.flush()
             return DeviceArray(
-                np.array(x._a, dtype=dtype, copy=True, order="C" if order == "K" else order, ndmin=ndmin)
+                np.array(x._a, dtype=dtype, copy=True, order="C" if order == "K" else order, ndmin=ndmin), fake
             )
-        return _upload(x, dtype)
+        return _upload(fake, x, dtype)
 
     def asnumpy(x: Any, stream: Any = None, order: str = "C") -> np.ndarray:
         return x.get() if isinstance(x, DeviceArray) else np.asarray(x)
@@ -495,7 +524,7 @@ def _fill_arrays(fake: FakeCuda, cupy: types.ModuleType) -> None:
             if x.flags.c_contiguous and (dtype is None or np.dtype(dtype) == x.dtype):
                 return x
             return array(x, dtype=dtype, order="C")
-        return _upload(x, dtype)
+        return _upload(fake, x, dtype)
 
     cupy.ndarray = DeviceArray
     cupy.empty = empty
@@ -508,21 +537,21 @@ def _fill_arrays(fake: FakeCuda, cupy: types.ModuleType) -> None:
     def delegate(name: str) -> Any:  # everything else: NumPy's, on unwrapped device arrays
         attr = getattr(np, name)
         if isinstance(attr, np.ufunc):
-            return _UFunc(attr)
-        return _delegate_attr(attr)
+            return _UFunc(attr, fake)
+        return _delegate_attr(attr, fake)
 
     cupy.__getattr__ = delegate
 
 
-def _delegate_attr(attr: Any) -> Any:
+def _delegate_attr(attr: Any, fake: FakeCuda) -> Any:
     if isinstance(attr, np.ufunc):
-        return _UFunc(attr)
+        return _UFunc(attr, fake)
     if isinstance(attr, types.ModuleType):  # cupy.linalg, cupy.lib.stride_tricks, ...
         module = types.ModuleType(f"fake_cupy:{attr.__name__}")
-        module.__getattr__ = lambda n: _delegate_attr(getattr(attr, n))
+        module.__getattr__ = lambda n: _delegate_attr(getattr(attr, n), fake)
         return module
     if callable(attr) and not isinstance(attr, type):
-        return _device_call(attr)
+        return _device_call(attr, fake)
     return attr  # dtypes, scalar types, constants
 
 
@@ -535,7 +564,7 @@ def cupyx_modules(cupy: types.ModuleType) -> dict[str, types.ModuleType]:
 
     def elementwise(fn: Any) -> Any:
         vec = np.vectorize(fn, otypes=[np.float64])
-        return _device_call(lambda x: vec(x).astype(x.dtype if x.dtype.kind == "f" else np.float64))
+        return _device_call(lambda x: vec(x).astype(x.dtype if x.dtype.kind == "f" else np.float64), cupy.__fake__)
 
     special.erf, special.erfc = elementwise(math.erf), elementwise(math.erfc)
     return {"cupyx": cupyx, "cupyx.scipy": scipy, "cupyx.scipy.special": special}

@@ -122,3 +122,28 @@ def test_a_gpu_scalar_variable_fetches_as_a_numpy_scalar(fake_gpu, cb, monkeypat
         sess.run(v.initializer)
         got = sess.run(v)
     assert (type(got) is np.float32 and got == 2.5) != broken
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_a_session_outliving_its_fake_reads_its_own_streams(monkeypatch, kernel_dll, broken):
+    """fake_gpu_plugin installs a fresh fake per test while a module-scoped Session lives on (test_fuzz's
+    ``model``): its arrays and queued kernels belong to the first fake, so its host reads must wait on that
+    fake's streams. Broken (the old fake: one class-wide fake), the read waits on the newest fake's streams
+    and sees what the variable held before the queued fill: here an earlier restore's values."""
+    from tests.backends.conftest import install_fake_cupy
+
+    first = install_fake_cupy(monkeypatch, kernel_dll)
+    with tf.device("/gpu:0"):
+        v = tf.Variable(tf.zeros([300]), name="v")
+        load = v.assign(tf.range(300.0))
+    sess = tf.Session()
+    sess.run(v.initializer)
+    sess.run(load.op)
+    np.testing.assert_array_equal(sess.run(v), np.arange(300.0))
+    newest = install_fake_cupy(monkeypatch, kernel_dll)  # the next test's fake
+    if broken:
+        monkeypatch.setattr(first, "flush", newest.flush)
+    sess.run(v.initializer)  # zeros queued on the first fake's null stream, nothing read back yet
+    got = sess.run(v)
+    sess.close()
+    assert np.array_equal(got, np.zeros(300, np.float32)) != broken
