@@ -13,7 +13,8 @@ For the steps ``v1 = Tanh(v0); v2 = Add(v1, v1)`` with ``v2`` fetched it writes:
         env[2] = v2
 
 Other kernels are called as ``k3(s3, (args), ctx)``; a variable read inlines ``slot.value`` (with
-``slot.read(name)`` raising FailedPreconditionError when it is None); a move between devices calls
+``slot.read(name)`` raising FailedPreconditionError when it is None, and ordering the current stream
+after a device variable's last write: ``slot.ready``); a move between devices calls
 the pair of backends. Liveness: a value is deleted after its last reader unless it is fetched; a
 ufunc result may overwrite a dead input only when that input was made by a ufunc in this run (a
 fresh array no variable, constant, feed or fetch shares), every reader of it is a ufunc (none keeps
@@ -88,7 +89,8 @@ def _call(s: Step, n: int, ns: dict) -> str:
 def _arg(i: Input, n: int, j: int, ns: dict) -> str:
     expr = f"v{i.slot}" + (f"[{i.index}]" if i.index is not None else "")
     if i.read is not None:
-        expr = f"(x if (x := {expr}.value) is not None else {expr}.read({i.read!r}))"
+        # a device variable (ready set) goes through read(): the current stream waits for its last write
+        expr = f"(x if (x := {expr}.value) is not None and {expr}.ready is None else {expr}.read({i.read!r}))"
     if i.move is not None:
         src, dst = i.move
         ns[f"m{n}_{j}"] = lambda x, src=src, dst=dst: dst.from_host(src.to_host(x)) if x is not None else x

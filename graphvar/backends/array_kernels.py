@@ -21,22 +21,31 @@ from graphvar.backends.nn_kernels import nn_kernels
 
 
 class VarSlot:
-    """A variable's value in one Session: the buffer (None until initialized) and its lock."""
+    """A variable's value in one Session: the buffer (None until initialized), its lock, and ``ready``.
 
-    __slots__ = ("name", "value", "lock", "static_shape", "backend", "__weakref__")
+    Every write to the buffer happens under ``lock``. The lock is the backend's (``Backend.slot_lock``):
+    on a device it also orders the device's streams (taking it makes the current stream wait for the
+    event of the slot's last access, releasing it records a new one into ``ready``); ``read`` makes the
+    current stream wait for ``ready`` too. On the host ``ready`` stays None and the lock is a plain one.
+    """
+
+    __slots__ = ("name", "value", "lock", "ready", "static_shape", "backend", "__weakref__")
 
     def __init__(self, name: str, static_shape: Any, backend: Any) -> None:
         self.name = name
         self.value: Any = None
-        self.lock = threading.Lock()
+        self.ready: Any = None  # a device backend's marker: .wait() orders the current stream after it
         self.static_shape = static_shape
         self.backend = backend
+        self.lock = backend.slot_lock(self) if backend is not None else threading.Lock()
 
     def read(self, consumer: str = "") -> Any:
         value = self.value
         if value is None:
             node = f"\n\t [[node {consumer}]]" if consumer else ""
             raise errors.FailedPreconditionError(None, None, f"Attempting to use uninitialized value {self.name}{node}")
+        if self.ready is not None:
+            self.ready.wait()  # a write queued on another stream (thread, user stream) lands first
         return value
 
     def check_shape(self, shape: tuple, op_name: str) -> None:

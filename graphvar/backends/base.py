@@ -13,6 +13,7 @@ buffer holding the values, ``out`` or a fresh one it found cheaper (lazily zeroe
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,6 +73,17 @@ class Backend:
         if buf is None or tuple(buf.shape) != tuple(shape) or buf.dtype != dtype:
             return False
         return bool(buf.flags.c_contiguous)
+
+    def slot_lock(self, slot: Any) -> Any:
+        """The lock of variable ``slot`` (a ``VarSlot`` of this backend): every write holds it.
+
+        A device backend returns a lock that also orders its streams: acquiring it makes the current
+        stream wait for ``slot.ready`` (the event recorded after the slot's last access, on whichever
+        stream made it), releasing it records that event again on the current stream. So a kernel, a
+        save's copy stream or a restore that takes the lock runs after every earlier writer, whatever
+        thread or stream (per-thread default streams, a user's ``with cupy.cuda.Stream():``) queued it.
+        The host's is a plain ``threading.Lock``."""
+        return threading.Lock()
 
     def synchronize(self) -> None:
         """Waits until the work queued on this device by the calling thread has finished."""

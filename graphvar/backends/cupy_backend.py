@@ -24,8 +24,9 @@ Saver streaming (``save_chunks`` / ``restore_from``, called by ``graphvar/train/
 a ring of ``staging_slots`` (3) pinned host buffers (``cupy.cuda.alloc_pinned_memory``, at most
 ``staging_bytes`` = 64 MiB together) and a dedicated non-blocking stream, kept by the backend for
 the next transfer (a concurrent transfer gets a ring of its own for its duration).
-  * Save: the copy stream first waits for the work queued on the current stream (the variable's
-    last writer), then up to ``slots`` device-to-host chunk copies are in flight; chunk k is yielded
+  * Save: the copy stream first waits for the work queued on the current stream, which, under the
+    variable's lock, has just waited for the variable's last write (``VarSlot.ready``: see
+    ``_OrderedLock`` and docs/architecture.md, "Streams"), then up to ``slots`` device-to-host chunk copies are in flight; chunk k is yielded
     once its event has completed, and its buffer is refilled (chunk k + slots) only after the
     consumer asks for chunk k + 1, i.e. after the file write of chunk k. So the copies of the next
     chunks overlap the write of this one.
@@ -178,6 +179,9 @@ class CupyBackend(Backend):
     def synchronize(self) -> None:
         with self._device:
             cupy.cuda.get_current_stream().synchronize()
+
+    def slot_lock(self, slot: Any) -> _OrderedLock:
+        return _OrderedLock(slot, self._device)
 
     # ---- kernels ----
     def _kernel_table(self) -> dict[str, Any]:
@@ -370,6 +374,70 @@ class CupyBackend(Backend):
         with self._lock:
             if self._ring is None:
                 self._ring = ring  # kept for the next transfer: pinned allocations are slow
+
+
+class _Ready:
+    """A device variable's ``VarSlot.ready``: one CUDA event, re-recorded after each access under the
+    slot's lock, and the stream it was last recorded on."""
+
+    __slots__ = ("event", "stream_ptr", "device")
+
+    def __init__(self, device: Any) -> None:
+        self.device, self.stream_ptr = device, None
+        with device:
+            self.event = cupy.cuda.Event(disable_timing=True)
+
+    def record(self) -> None:
+        with self.device:
+            stream = cupy.cuda.get_current_stream()
+            self.event.record(stream)
+            self.stream_ptr = stream.ptr
+
+    def wait(self) -> None:
+        """Orders the work queued next on the current stream after the recorded access (no host wait)."""
+        with self.device:
+            stream = cupy.cuda.get_current_stream()
+            if stream.ptr != self.stream_ptr:  # the same stream is in order already
+                stream.wait_event(self.event)
+
+
+class _OrderedLock:
+    """A device variable's lock (``Backend.slot_lock``): a ``threading.Lock`` whose holder's stream waits for
+    the slot's last access, and whose release records a new event, so GPU work is ordered as the lock orders
+    host threads: a thread's kernels may still be queued when it releases the lock (nothing waits on the host)."""
+
+    __slots__ = ("_lock", "_slot", "_device")
+
+    def __init__(self, slot: Any, device: Any) -> None:
+        self._lock, self._slot, self._device = threading.Lock(), slot, device
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if not self._lock.acquire(blocking, timeout):
+            return False
+        try:
+            if self._slot.ready is not None:
+                self._slot.ready.wait()
+        except BaseException:
+            self._lock.release()
+            raise
+        return True
+
+    def release(self) -> None:
+        try:
+            if self._slot.ready is None:
+                self._slot.ready = _Ready(self._device)
+            self._slot.ready.record()
+        finally:
+            self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
 
 
 class _Ring:
