@@ -113,10 +113,16 @@ def _write(filename: str, message: Any, as_text: bool) -> str:
     parent = os.path.dirname(filename)
     if parent:
         os.makedirs(parent, exist_ok=True)
-    tmp = f"{filename}.tmp{os.getpid()}"
-    with open(tmp, "w" if as_text else "wb") as f:
-        f.write(text_format.MessageToString(message) if as_text else message.SerializeToString())
-    os.replace(tmp, filename)
+    from graphvar.checkpoint.atomic import remove_quietly, temp_path
+
+    tmp = temp_path(filename)  # this process's name: cleanup_stale_temps removes it if the process is killed
+    try:
+        with open(tmp, "w" if as_text else "wb") as f:
+            f.write(text_format.MessageToString(message) if as_text else message.SerializeToString())
+        os.replace(tmp, filename)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
     return filename
 
 
