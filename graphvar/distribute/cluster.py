@@ -71,9 +71,12 @@ class Cluster(Coordinator):
       address: a running Ray cluster to attach to ("auto", "ray://host:10001", ...); None starts a
         local one unless this process is already connected to Ray.
       reducer: how gradients are averaged (default :class:`ObjectStoreReducer`).
+      start_timeout_s: how long to wait for the actors to start (Ray waits forever for resources
+        that no node has).
 
     Raises:
       ImportError: Ray is not installed.
+      UnavailableError: the actors did not start in time (the message lists Ray's free resources).
 
     Example:
       >>> with graphvar.distribute.Cluster(4) as cluster:
@@ -83,8 +86,9 @@ class Cluster(Coordinator):
     """
 
     def __init__(self, num_workers: int, resources_per_worker: dict | None = None, address: str | None = None,
-                 reducer: Any = None) -> None:  # fmt: skip
+                 reducer: Any = None, start_timeout_s: float = 300.0) -> None:  # fmt: skip
         super().__init__(num_workers, reducer)
+        self._start_timeout_s = float(start_timeout_s)
         ray = self._ray = _ray()
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
@@ -97,7 +101,21 @@ class Cluster(Coordinator):
         remote = _remote_worker(self._ray).options(**self._options)
         self._actors = [remote.remote(r, self.num_workers) for r in range(self.num_workers)]
         self.dead = set()
-        self.pids = self._call("pid")
+        refs = [a.pid.remote() for a in self._actors]
+        ready, _ = self._ray.wait(refs, num_returns=len(refs), timeout=self._start_timeout_s)
+        if len(ready) < len(refs):
+            late = [r for r, ref in enumerate(refs) if ref not in ready]
+            free = self._ray.available_resources()
+            self._kill_actors()
+            raise errors.UnavailableError(
+                None, None, f"workers {late} of {self.num_workers} did not start within {self._start_timeout_s:g} s "
+                f"(each asks for {self._options or 'Ray defaults'}; free in the Ray cluster: {free})"
+            )  # fmt: skip
+        self.pids = [self._get(r, ref, "start") for r, ref in enumerate(refs)]
+        failed = [p for p in self.pids if isinstance(p, Failure)]
+        if failed:
+            self._kill_actors()
+            raise failed[0].error
 
     def _gather(self, method: str, args: Sequence[tuple], ranks: Sequence[int]) -> list[Any]:
         gone = [r for r in ranks if r in self.dead]

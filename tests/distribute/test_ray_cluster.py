@@ -56,6 +56,13 @@ def test_run_reaches_every_actor_of_an_attached_cluster(cluster):
     assert len({g[2] for g in got}) == 4 and [g[2] for g in got] == cluster.pids
 
 
+def test_actors_that_cannot_be_placed_time_out(ray_session):
+    from graphvar.distribute import Cluster
+
+    with pytest.raises(errors.UnavailableError, match=r"workers \[0\] of 1 did not start within 1 s .*num_cpus"):
+        Cluster(1, resources_per_worker={"CPU": 64}, start_timeout_s=1)
+
+
 _TF_READS = """
 import json, sys
 import numpy as np
