@@ -31,6 +31,7 @@ from benchmarks import (
     cases_plan,
     cases_random,
     cases_saver,
+    cases_saver_small,
     cases_session,
     cases_train,
 )
@@ -41,6 +42,7 @@ CASES: dict[str, Callable[[Any], list[Row]]] = {
     **cases_session.CASES,
     **cases_random.CASES,
     **cases_saver.CASES,
+    **cases_saver_small.CASES,
     **cases_growth.CASES,
     **cases_gpu.CASES,
     **cases_conv.CASES,
@@ -55,6 +57,7 @@ SIZES = {
     "init_elems": (4096, 8 << 20, 64 << 20),
     "saver_bytes": (1 << 20, 128 << 20, 1 << 30),
     "saver_vars": (8, 8, 8),
+    "saver_small_vars": (100, 10_000, 10_000),
     "growth_ops": ((10, 100), (10, 100, 1000), (10, 100, 1000, 10000)),
     "growth_init": ((1000,), (1000, 100_000, 1 << 20), (1000, 100_000, 1 << 20, 16 << 20, 64 << 20)),
     "growth_save": ((1 << 20,), (1 << 20, 16 << 20), (1 << 20, 16 << 20, 128 << 20, 1 << 30)),

@@ -34,6 +34,7 @@ MIN_SPLIT = 1 << 15  # below this many elements per thread, threading costs more
 _ATTEMPTS_AT_ONCE = 3  # truncated redraws: an element needs a 4th attempt with p ~ 1e-8
 _CPUS = os.cpu_count() or 1  # read once: os.cpu_count() costs ~20 us per call on some machines
 _TRUNC_BOUND = 2.0
+_SMALL_SCRATCH = 4096  # elements
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 _local = threading.local()
@@ -98,25 +99,33 @@ def _words_at(word_idx: np.ndarray, key: int, run: int, attempt: Any) -> np.ndar
 def _raw_words(key: int, run: int, attempt: int, first_word: int, count: int) -> np.ndarray:
     """``count`` consecutive stream words from ``first_word`` (a multiple of 4) via NumPy's Philox.
 
-    Each thread keeps one generator per key and moves it with ``advance`` (a 256-bit add to the
-    counter that also drops buffered words), which costs far less than building a new one.
+    Each thread keeps one generator and sets its whole state (key, counter = (first_word / 4,
+    run, attempt, 0), empty buffer) for every call: what ``Philox(key=key)`` followed by
+    ``advance`` gives, without building a generator per key (a constructor draws OS entropy
+    for a SeedSequence: ~20 us, most of a small variable's initialization).
     """
-    cached = getattr(_local, "gen", None)
-    if cached is None or cached[0] != key:
-        cached = (key, np.random.Philox(key=key), 0)
-    _, bitgen, pos = cached
-    target = (first_word // 4) | (run & _M64) << 64 | (attempt & _M64) << 128
-    bitgen.advance((target - pos) % (1 << 256))
-    words = bitgen.random_raw(count)
-    _local.gen = (key, bitgen, target + -(-count // 4))
-    return words
+    bitgen = getattr(_local, "bitgen", None)
+    if bitgen is None:
+        bitgen = _local.bitgen = np.random.Philox(key=0)
+        _local.state = bitgen.state  # a template: bit_generator, buffer, has_uint32, uinteger
+    state = _local.state
+    state["state"] = {
+        "counter": [first_word // 4, run & _M64, attempt & _M64, 0],
+        "key": [key & _M64, key >> 64 & _M64],
+    }
+    state["buffer_pos"] = 4  # nothing buffered: the first block is at counter + 1, as after advance()
+    bitgen.state = state
+    return bitgen.random_raw(count)
 
 
 # ----------------------------------------------------------------------------- transforms
 
 
 def _scratch(slot: str, n: int, dtype: type) -> np.ndarray:
-    """A per-thread reusable buffer: fresh multi-MB temporaries cost page faults on every chunk."""
+    """A per-thread reusable buffer: fresh multi-MB temporaries cost page faults on every chunk
+    (a small one is cheaper fresh than looked up: a small variable's fill takes five)."""
+    if n <= _SMALL_SCRATCH:
+        return np.empty(n, dtype)
     pool = getattr(_local, "scratch", None)
     if pool is None:
         pool = _local.scratch = {}

@@ -91,13 +91,14 @@ def remove_quietly(path: str) -> None:
         pass
 
 
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Writes ``data`` to ``path`` through a temporary file, fsync and rename."""
+def atomic_write_bytes(path: str, data: bytes, durable: bool = True) -> None:
+    """Writes ``data`` to ``path`` through a temporary file, fsync and rename (no fsyncs unless ``durable``)."""
     tmp = temp_path(path)
     fd = create_exclusive(tmp)
     try:
         write_all(fd, data)
-        os.fsync(fd)
+        if durable:
+            os.fsync(fd)
         os.close(fd)
         fd = -1
         os.replace(tmp, path)
@@ -106,7 +107,8 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
             os.close(fd)
         remove_quietly(tmp)
         raise
-    fsync_dir(os.path.dirname(path))
+    if durable:
+        fsync_dir(os.path.dirname(path))
 
 
 def _pid_alive(pid: int) -> bool:

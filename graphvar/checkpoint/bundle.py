@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import math
 import os
 from collections.abc import Iterable
 
@@ -26,6 +27,7 @@ from graphvar.checkpoint.atomic import (
     temp_path,
     write_all,
 )
+from graphvar.checkpoint.entry_codec import decode_entry, encode_entry
 from graphvar.checkpoint.proto import BundleEntry, BundleHeader, ProtoError
 from graphvar.checkpoint.table import TableBuilder, TableError, read_table
 
@@ -55,8 +57,22 @@ def data_path(prefix: str, shard: int = 0, num_shards: int = 1) -> str:
     return f"{prefix}.data-{shard:05d}-of-{num_shards:05d}"
 
 
+_writable: dict = {}  # dtype -> DType, for the dtypes already accepted (a few)
+
+
 def writable_dtype(dtype) -> dtypes.DType:
     """The DType for ``dtype`` if a checkpoint can hold it; TypeError otherwise (strings, objects)."""
+    try:
+        return _writable[dtype]
+    except (KeyError, TypeError):
+        pass
+    d = _writable_dtype(dtype)
+    if isinstance(dtype, np.dtype):
+        _writable[dtype] = d
+    return d
+
+
+def _writable_dtype(dtype) -> dtypes.DType:
     try:
         if isinstance(dtype, np.dtype) and dtype.byteorder not in "=|":
             dtype = dtype.newbyteorder("=")  # big-endian arrays are converted chunk by chunk
@@ -71,7 +87,7 @@ def writable_dtype(dtype) -> dtypes.DType:
 class _AtomicTensorWriter:
     """State shared by the bundle and safetensors writers: one temporary data file, abort/finish."""
 
-    def __init__(self, final_path: str) -> None:
+    def __init__(self, final_path: str, durable: bool = True) -> None:
         directory = os.path.dirname(final_path) or "."
         if not os.path.isdir(directory):
             raise ValueError(f"Parent directory of {final_path} doesn't exist, can't save: {directory}")
@@ -80,6 +96,7 @@ class _AtomicTensorWriter:
         self._fd = create_exclusive(self._temps[0])
         self._pool = streaming.CrcPool()
         self._state = "open"
+        self._durable = durable  # False: no fsync (TF's behaviour): renames stay atomic, a power loss may lose the save
 
     def _check_open(self) -> None:
         if self._state != "open":
@@ -104,7 +121,8 @@ class _AtomicTensorWriter:
         """Renames temporaries to final names, in order, then makes the renames durable."""
         for tmp, final in renames:
             os.replace(tmp, final)
-        fsync_dir(self._directory)
+        if self._durable:
+            fsync_dir(self._directory)
         self._state = "finished"
         self._pool.close()
 
@@ -126,15 +144,25 @@ class BundleWriter(_AtomicTensorWriter):
       ...     w.add("weights", np.ones((2, 3), np.float32))
       ...     w.finish()
 
+    Args:
+      prefix: the checkpoint prefix.
+      durable: fsync the files and the directory before :meth:`finish` returns (default); False
+        skips the fsyncs, as TensorFlow does: still atomic against a killed process, not against
+        a power loss.
+
+    Tensors of at most ``streaming.SMALL_TENSOR`` bytes are copied (under the caller's lock) into
+    a group buffer with their CRC32C computed inline, and each group is written in one syscall.
+
     Raises:
       ValueError: ``prefix``'s directory does not exist.
     """
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, durable: bool = True) -> None:
         self._prefix = prefix
-        super().__init__(data_path(prefix))
+        super().__init__(data_path(prefix), durable)
         self._entries: dict[bytes, BundleEntry] = {}  # key bytes (slice keys need not be UTF-8)
         self._offset = 0
+        self._stager = streaming.Stager(self._fd)
 
     def add(self, name: str, array: np.ndarray) -> None:
         """Writes ``array``'s bytes from its own memory (chunks of 8 MiB, CRC overlapped).
@@ -154,7 +182,7 @@ class BundleWriter(_AtomicTensorWriter):
         one staging buffer. The chunks must hold exactly prod(shape) * itemsize bytes
         (ValueError otherwise, and nothing of the tensor is kept).
         """
-        self._append(name, writable_dtype(dtype), tuple(int(d) for d in shape), chunks)
+        self._append(name, writable_dtype(dtype), tuple(map(int, shape)), chunks)
 
     def add_slice(self, name: str, full_shape: tuple[int, ...], extents: slices.Slice, dtype, chunks: Iterable) -> None:
         """Writes one slice of the partitioned tensor ``name`` (TF's BundleWriter::AddSlice).
@@ -200,18 +228,35 @@ class BundleWriter(_AtomicTensorWriter):
         key = name.encode() if key is None else key
         if key in self._entries:
             raise ValueError(f"tensor {name} (or this slice of it) was already added to {self._prefix}")
-        need = int(np.prod(shape, dtype=object)) * dtype.size
+        need = math.prod(shape) * dtype.size
         start = self._offset
-        try:
-            total, crc = streaming.write_stream(self._fd, pieces, self._pool, need)
+        if need <= streaming.SMALL_TENSOR:  # staged: nothing reaches the file unless all bytes came
+            try:
+                total, crc = self._stager.add(pieces, need)
+            except OSError:  # writing out the staged group failed: the tensors in it are gone
+                self.abort()
+                raise
             if total != need:
-                raise ValueError(f"chunks of tensor {name} hold {total} bytes; {dtype.name} {list(shape)} needs {need}")
-        except BaseException:
-            os.ftruncate(self._fd, start)  # drop the partial tensor; the writer stays usable
-            os.lseek(self._fd, start, os.SEEK_SET)
-            raise
+                raise _short_chunks(name, dtype, shape, need, total)
+        else:
+            self._flush_staged()
+            try:
+                total, crc = streaming.write_stream(self._fd, pieces, self._pool, need)
+                if total != need:
+                    raise _short_chunks(name, dtype, shape, need, total)
+            except BaseException:
+                os.ftruncate(self._fd, start)  # drop the partial tensor; the writer stays usable
+                os.lseek(self._fd, start, os.SEEK_SET)
+                raise
         self._offset += total
         self._entries[key] = BundleEntry(dtype.as_datatype_enum, shape, 0, start, total, crc_mod.mask(crc))
+
+    def _flush_staged(self) -> None:
+        try:
+            self._stager.flush()
+        except BaseException:
+            self.abort()
+            raise
 
     def finish(self) -> None:
         """Makes the checkpoint durable and visible: fsync data, write + fsync the index,
@@ -224,13 +269,15 @@ class BundleWriter(_AtomicTensorWriter):
         """
         self._check_open()
         try:
-            os.fsync(self._fd)
+            self._stager.flush()
+            if self._durable:
+                os.fsync(self._fd)
             self._close_fd()
             num_shards = 2 if _index_num_shards(index_path(self._prefix)) == 1 else 1
             table = TableBuilder()
             table.add(b"", BundleHeader(num_shards=num_shards).encode())
-            for key in sorted(self._entries):
-                table.add(key, self._entries[key].encode())
+            entries = self._entries
+            table.add_sorted((key, encode_entry(entries[key])) for key in sorted(entries))
             renames = [(self._temps[0], data_path(self._prefix, 0, num_shards))]
             if num_shards == 2:
                 renames.append((self._write_temp(data_path(self._prefix, 1, 2), b""), data_path(self._prefix, 1, 2)))
@@ -246,10 +293,15 @@ class BundleWriter(_AtomicTensorWriter):
         fd = create_exclusive(self._temps[-1])
         try:
             write_all(fd, data)
-            os.fsync(fd)
+            if self._durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         return self._temps[-1]
+
+
+def _short_chunks(name: str, dtype: dtypes.DType, shape: tuple[int, ...], need: int, total: int) -> ValueError:
+    return ValueError(f"chunks of tensor {name} hold {total} bytes; {dtype.name} {list(shape)} needs {need}")
 
 
 def _index_num_shards(path: str) -> int | None:
@@ -315,6 +367,7 @@ class BundleReader(streaming.TensorReader):
         """Validates the index and opens its data files; False if the index was replaced meanwhile."""
         self.close()
         self._closed, self._infos, self._files = False, {}, {}
+        self._shards: dict[tuple[int, int], tuple[str, int]] = {}  # (shard_id, num_shards) -> (data path, size)
         fd, fid = files.open_file(path)
         try:
             pairs = read_table(lambda offset, n: streaming.read_exactly(fd, offset, n, path), fid.size)
@@ -331,7 +384,7 @@ class BundleReader(streaming.TensorReader):
                 slice_values[key] = value  # data of one slice: read through its full entry
                 continue
             try:
-                entries.append((key.decode(), BundleEntry.decode(value)))
+                entries.append((key.decode(), decode_entry(value)))
             except (UnicodeDecodeError, ProtoError) as e:
                 raise _data_loss(path, f"bad entry for key {key!r}: {e}") from e
         self._sliced = {}
@@ -448,17 +501,21 @@ class BundleReader(streaming.TensorReader):
             pos, k = pos + part.nbytes, k + 1
 
     def _shard(self, shard_id: int, num_shards: int) -> tuple[str, int]:
+        known = self._shards.get((shard_id, num_shards))
+        if known is not None and known[0] in self._files:
+            return known
         path = data_path(self._prefix, shard_id, num_shards)
         if path not in self._files:
             fd, fid = files.open_file(path)
             self._track(path, fd, fid)
-        return path, self._files[path].size
+        self._shards[(shard_id, num_shards)] = known = (path, self._files[path].size)
+        return known
 
     def _check_entry(self, path: str, name: str, e: BundleEntry, num_shards: int) -> streaming.TensorInfo:
         where = f"tensor {name}"
         if not 0 <= e.shard_id < num_shards:
             raise _data_loss(path, f"{where} has shard_id {e.shard_id} of {num_shards}")
-        if e.unknown_rank or len(e.shape) > streaming.MAX_RANK or any(d < 0 for d in e.shape):
+        if e.unknown_rank or len(e.shape) > streaming.MAX_RANK or (e.shape and min(e.shape) < 0):
             raise _data_loss(path, f"{where} has invalid shape {list(e.shape[:10])} (rank {len(e.shape)})")
         dtype = _READABLE_CODES.get(e.dtype)
         unreadable = _LISTABLE_CODES.get(e.dtype)
@@ -475,7 +532,7 @@ class BundleReader(streaming.TensorReader):
             nbytes = streaming.checked_num_bytes(e.shape, dtype.size, e.size)
             if nbytes != e.size:
                 raise _data_loss(path, f"{where} has size {e.size} but {dtype.name} {list(e.shape)} needs more or less")
-        return streaming.TensorInfo(
+        return streaming.TensorInfo.make(
             name,
             dtype or _ODD_DTYPES.get(e.dtype) or dtypes.as_dtype(e.dtype),
             e.shape,

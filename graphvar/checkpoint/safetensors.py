@@ -70,6 +70,7 @@ class SafetensorsWriter(_AtomicTensorWriter):
       specs: (name, dtype, shape) of every tensor, in the order of the data buffer. Tensors
         may then be added in any order; :meth:`finish` requires all of them.
       metadata: optional str -> str map stored as ``__metadata__``.
+      durable: fsync the file and directory in finish (default); False skips both (TF's behaviour).
 
     Example:
       >>> with SafetensorsWriter("/tmp/m", [("w", "float32", (2, 3))]) as w:
@@ -82,8 +83,9 @@ class SafetensorsWriter(_AtomicTensorWriter):
     """
 
     def __init__(
-        self, prefix: str, specs: Sequence[tuple[str, object, Sequence[int]]], metadata: dict[str, str] | None = None
-    ) -> None:
+        self, prefix: str, specs: Sequence[tuple[str, object, Sequence[int]]], metadata: dict[str, str] | None = None,
+        durable: bool = True,
+    ) -> None:  # fmt: skip
         self._path = safetensors_path(prefix)
         header, self._layout = _layout(specs)
         if metadata:
@@ -92,7 +94,7 @@ class SafetensorsWriter(_AtomicTensorWriter):
             header["__metadata__"] = dict(metadata)
         raw = json.dumps(header, separators=(",", ":")).encode()
         raw += b" " * (-len(raw) % 8)
-        super().__init__(self._path)
+        super().__init__(self._path, durable)
         self._data_start = 8 + len(raw)
         self._written: set[str] = set()
         try:
@@ -139,7 +141,8 @@ class SafetensorsWriter(_AtomicTensorWriter):
         try:
             if missing:
                 raise ValueError(f"tensors never added to {self._path}: {missing[:5]}")
-            os.fsync(self._fd)
+            if self._durable:
+                os.fsync(self._fd)
             self._close_fd()
             self._commit([(self._temps[0], self._path)])
         except BaseException:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -23,6 +24,11 @@ from graphvar.checkpoint import files
 CHUNK_SIZE = 8 << 20
 VERIFY_CHUNK = 1 << 20  # verification reads stay in cache: ~6 GB/s here, vs ~2 GB/s into a big buffer
 _INLINE_CRC = 256 << 10  # below this a thread hand-off costs more than the CRC itself
+SMALL_TENSOR = 64 << 10  # tensors up to this size are written and read in groups (one syscall per group)
+GROUP_BYTES = 1 << 20  # bytes per grouped write / read
+_GROUP_GAP = 4 << 10  # a grouped read spans gaps up to this between tensors (aligned or foreign layouts)
+KEPT_BYTES = 32 << 20  # verified small tensors' bytes a restore keeps in memory between its two passes
+_NATIVE_LE = "=|<" if sys.byteorder == "little" else "|<"
 
 NUMERIC_DTYPES = (
     dtypes.float16, dtypes.float32, dtypes.float64, dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64,
@@ -50,8 +56,21 @@ def split(view: memoryview, size: int = CHUNK_SIZE) -> Iterator[memoryview]:
         yield view[start : start + size]
 
 
-def array_pieces(arr: np.ndarray) -> Iterator[memoryview]:
-    """Yields an array's little-endian C-order bytes in chunks, copying only when it must."""
+def array_pieces(arr: np.ndarray) -> Iterable[memoryview]:
+    """An array's little-endian C-order bytes in chunks, copying only when it must.
+
+    A contiguous little-endian array of at most CHUNK_SIZE bytes is one view of its own memory,
+    returned as a 1-tuple (no generator: a small variable's save pays for nothing it does not use).
+    """
+    if arr.flags.c_contiguous and arr.dtype.byteorder in _NATIVE_LE and arr.nbytes <= CHUNK_SIZE:
+        try:
+            return (memoryview(arr).cast("B"),)
+        except (TypeError, ValueError):  # a buffer format memoryview cannot cast (ml_dtypes' types)
+            pass
+    return _array_chunks(arr)
+
+
+def _array_chunks(arr: np.ndarray) -> Iterator[memoryview]:
     le = arr.dtype.newbyteorder("<")
     if arr.flags.c_contiguous and arr.dtype == le and arr.dtype.byteorder != ">":
         yield from split(byte_view(arr.reshape(-1).view(np.uint8)))
@@ -109,6 +128,54 @@ def write_stream(fd: int, pieces: Iterable, pool: CrcPool | None, limit: int) ->
     return total, crc
 
 
+class Stager:
+    """Small tensors' bytes gathered into one buffer, written with one ``os.write`` per GROUP_BYTES.
+
+    :meth:`add` copies a tensor's pieces into the buffer and computes their CRC32C there, inline;
+    the caller holds the variable's lock meanwhile, so the bytes that reach the file are the ones
+    checksummed whatever the variable does next (which is why the bytes are copied, not gathered
+    as views for a ``writev``: a 1 KiB copy costs less than the syscall it saves).
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._buf: memoryview | None = None
+        self._used = 0
+
+    def add(self, pieces: Iterable, need: int) -> tuple[int, int]:
+        """Stages ``need`` (<= SMALL_TENSOR) bytes; returns (bytes the pieces held, their CRC32C).
+        When that count is not ``need`` nothing is kept.
+
+        Raises:
+          ValueError: the pieces hold more than ``need`` bytes (nothing is kept).
+          OSError: writing out the full buffer failed.
+        """
+        if self._buf is None:
+            self._buf = memoryview(bytearray(GROUP_BYTES))
+        if need > self._buf.nbytes - self._used:
+            self.flush()
+        buf, start = self._buf, self._used
+        pos, end = start, start + need
+        for piece in pieces:
+            view = piece if type(piece) is memoryview and piece.ndim == 1 and piece.format == "B" else byte_view(piece)
+            n = view.nbytes
+            if n > end - pos:
+                raise ValueError(f"chunks hold more than the {need} bytes the shape needs")
+            buf[pos : pos + n] = view
+            pos += n
+        if pos != end:
+            return pos - start, 0
+        self._used = end
+        return need, _crc32c.crc32c(buf[start:end])
+
+    def flush(self) -> None:
+        """Writes the staged bytes to the file (at its current position)."""
+        rest = self._buf[: self._used] if self._used else None
+        self._used = 0
+        while rest is not None and rest.nbytes:
+            rest = rest[os.write(self._fd, rest) :]
+
+
 def pread_into(fd: int, view: memoryview, offset: int) -> None:
     """Fills ``view`` from ``fd`` at ``offset``; raises ShortReadError at end of file."""
     done = 0
@@ -145,6 +212,16 @@ class TensorInfo:
     crc: int | None  # unmasked CRC32C, or None where the format has none
     unreadable: str | None = None  # why reading it raises UnimplementedError
 
+    @classmethod
+    def make(cls, name: str, dtype: dtypes.DType, shape: tuple[int, ...], path: str, offset: int, size: int,
+             crc: int | None, unreadable: str | None = None) -> TensorInfo:  # fmt: skip
+        """The same as ``TensorInfo(...)``, without the frozen ``__init__``'s per-field ``object.__setattr__``
+        (an index of 10,000 small tensors builds 10,000 of these per open)."""
+        info = object.__new__(cls)
+        info.__dict__.update(name=name, dtype=dtype, shape=shape, path=path, offset=offset, size=size, crc=crc,
+                             unreadable=unreadable)  # fmt: skip
+        return info
+
 
 MAX_RANK = 64  # NumPy's limit on dimensions
 _MAX_BYTES = (1 << 63) - 1  # NumPy refuses shapes whose non-zero dims multiply past this, even with a 0 dim
@@ -156,8 +233,10 @@ def checked_num_bytes(shape: Iterable[int], itemsize: int, cap: int) -> int | No
     overflowing int64 next to a 0 dim). Checked dim by dim, so absurd shapes are rejected
     without big arithmetic."""
     shape = tuple(shape)
-    if len(shape) > MAX_RANK or any(d < 0 for d in shape):
+    if len(shape) > MAX_RANK or (shape and min(shape) < 0):
         return None
+    if len(shape) == 1 and 0 <= shape[0] * itemsize <= min(cap, _MAX_BYTES):  # the common case, in one step
+        return shape[0] * itemsize
     n = itemsize
     for d in shape:
         n *= d or 1
@@ -188,6 +267,9 @@ class TensorReader:
         self._pool = CrcPool()
         self._closed = False
         self._verify_buf: memoryview | None = None
+        self._verified: set[str] = set()  # names whose bytes prefetch() read and CRC-checked
+        self._kept: dict[str, memoryview] = {}  # of those, the ones whose bytes it kept (bounded by KEPT_BYTES)
+        self._kept_bytes = 0
 
     def _track(self, path: str, fd: int, fid: files.FileId) -> None:
         """Records a validated data file; keeps ``fd`` open only when files are held."""
@@ -267,7 +349,47 @@ class TensorReader:
           DataLossError: the bytes fail their CRC or the file is short.
           OpError: an I/O error (EIO: UnknownError), naming file and tensor.
         """
-        self._verify_info(self._readable(name))
+        info = self._readable(name)
+        if name not in self._verified:
+            self._verify_info(info)
+
+    def unverified(self, names: Iterable[str]) -> list[str]:
+        """The names among ``names`` that :meth:`prefetch` has not verified (their :meth:`verify` reads)."""
+        return [name for name in names if name not in self._verified]
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        """Reads the small tensors among ``names`` (up to SMALL_TENSOR bytes each) in groups of adjacent
+        ones, one ``pread`` per GROUP_BYTES, and checks each one's CRC; keeps the verified bytes (up to
+        KEPT_BYTES in all) for the next :meth:`read_into` / :meth:`iter_chunks` of that tensor, and
+        makes :meth:`verify` of it free. A tensor that fails (CRC, I/O) is left to the per-tensor
+        path, which raises the error naming it. Changes nothing else; safe to skip.
+        """
+        todo = []
+        for name in names:
+            info = self._infos.get(name)
+            if info is not None and info.crc is not None and not info.unreadable and 0 < info.size <= SMALL_TENSOR:
+                if name not in self._verified:
+                    todo.append((info.path, info.offset, name, info))
+        todo.sort(key=lambda t: (t[0], t[1]))
+        for group in _adjacent_groups(todo):
+            self._prefetch_group(group)
+
+    def _prefetch_group(self, group: list[tuple[str, int, str, TensorInfo]]) -> None:
+        start = group[0][1]
+        buf = memoryview(bytearray(max(o + i.size for _, o, _, i in group) - start))
+        try:
+            with self._open(group[0][3]) as fd:
+                pread_into(fd, buf, start)
+        except (OSError, ShortReadError, errors.OpError):
+            return  # read again tensor by tensor, where the error names the tensor
+        keep = buf.nbytes <= KEPT_BYTES - self._kept_bytes
+        self._kept_bytes += buf.nbytes if keep else 0
+        for _, offset, name, info in group:
+            part = buf[offset - start : offset - start + info.size]
+            if _crc32c.crc32c(part) == info.crc:
+                self._verified.add(name)
+                if keep:
+                    self._kept[name] = part
 
     def _verify_info(self, info: TensorInfo) -> None:
         if self._verify_buf is None or self._verify_buf.nbytes < min(VERIFY_CHUNK, info.size):
@@ -300,6 +422,10 @@ class TensorReader:
             )
         if not (out.flags.c_contiguous and out.flags.writeable):
             raise errors.InvalidArgumentError(None, None, f"out for tensor {name} must be C-contiguous and writable")
+        kept = self._kept.pop(name, None)
+        if kept is not None:  # read and verified by prefetch(): a copy from memory
+            _writable_bytes(out)[:] = kept
+            return
         try:
             with self._open(info) as fd:
                 crc = read_stream(fd, info.offset, byte_view(out.reshape(-1).view(np.uint8)), self._pool)
@@ -320,6 +446,16 @@ class TensorReader:
         views = [byte_view(b, writable=True) for b in buffers]
         if not views or (min(v.nbytes for v in views) == 0 and info.size):
             raise ValueError("iter_chunks needs non-empty buffers")
+        kept = self._kept.pop(name, None)
+        if kept is not None:  # read and verified by prefetch()
+            pos = k = 0
+            while pos < info.size:
+                view = views[k % len(views)]
+                part = view[: min(view.nbytes, info.size - pos)]
+                part[:] = kept[pos : pos + part.nbytes]
+                yield part
+                pos, k = pos + part.nbytes, k + 1
+            return
         crc, pos, k = 0, 0, 0
         with self._open(info) as fd:
             while pos < info.size:
@@ -345,6 +481,7 @@ class TensorReader:
     def close(self) -> None:
         """Closes the files; idempotent."""
         self._closed = True
+        self._kept, self._kept_bytes, self._verified = {}, 0, set()
         fds, self._fds, loose, self._loose = self._fds, {}, self._loose, set()
         for fd in [*fds.values(), *loose]:
             os.close(fd)
@@ -355,6 +492,33 @@ class TensorReader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _writable_bytes(out: np.ndarray) -> memoryview:
+    try:
+        return memoryview(out).cast("B")
+    except (TypeError, ValueError):  # formats memoryview cannot cast
+        return byte_view(out.reshape(-1).view(np.uint8))
+
+
+def _adjacent_groups(todo: list) -> Iterator[list]:
+    """Runs of (path, offset, name, info), sorted, that one read of at most GROUP_BYTES covers
+    (gaps up to _GROUP_GAP included)."""
+    group: list = []
+    path = end = None
+    for item in todo:
+        p, offset, _, info = item
+        if group and (
+            p != path or offset - end > _GROUP_GAP or max(end, offset + info.size) - group[0][1] > GROUP_BYTES
+        ):
+            yield group
+            group = []
+        if not group:
+            path, end = p, offset
+        group.append(item)
+        end = max(end, offset + info.size)
+    if group:
+        yield group
 
 
 def read_exactly(fd: int, offset: int, n: int, path: str) -> bytes:

@@ -221,8 +221,9 @@ def update_checkpoint_state(
     all_model_checkpoint_timestamps: list[float] | None = None,
     last_preserved_timestamp: float | None = None,
     save_relative_paths: bool = False,
+    durable: bool = True,
 ) -> None:
-    """Writes the state file atomically (temporary file, fsync, rename).
+    """Writes the state file atomically (temporary file, fsync, rename; no fsync unless ``durable``).
 
     ``model_checkpoint_path`` is appended to ``all_model_checkpoint_paths`` when it is not
     already last. With ``save_relative_paths`` absolute paths are stored relative to
@@ -253,7 +254,7 @@ def update_checkpoint_state(
             "Please use a different save path."
         )
     state = CheckpointState(model_checkpoint_path, paths, stamps, last_preserved_timestamp or 0.0)
-    atomic_write_bytes(state_path, state.to_text().encode("utf-8"))
+    atomic_write_bytes(state_path, state.to_text().encode("utf-8"), durable)
 
 
 def _relative(path: str, directory: str, when) -> str:

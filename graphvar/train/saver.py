@@ -57,6 +57,9 @@ class Saver:
       save_relative_paths: store paths relative to the directory in the state file.
       format: "tf" (TF V2 bundle: ``P.index`` + ``P.data-00000-of-00001``) or
         "safetensors" (one file ``P.safetensors``). Restore reads either.
+      durable: fsync every file and the directory before ``save`` returns (default). False skips
+        the fsyncs, as TensorFlow does: a save is still atomic against a killed process (temporary
+        names, renames), but a power loss or OS crash may lose it.
 
     Raises:
       ValueError: no variables (without allow_empty), two variables with one name, the same
@@ -74,7 +77,7 @@ class Saver:
                  restore_sequentially: bool = False, saver_def: Any = None, builder: Any = None,
                  defer_build: bool = False, allow_empty: bool = False, write_version: int = 2,
                  pad_step_number: bool = False, save_relative_paths: bool = False, filename: str | None = None,
-                 format: str = "tf") -> None:  # fmt: skip
+                 format: str = "tf", durable: bool = True) -> None:  # fmt: skip
         _check_supported(saver_def, builder, write_version, format)
         self._var_list = var_list
         self._reshape, self._sharded, self._allow_empty = reshape, sharded, allow_empty
@@ -83,6 +86,7 @@ class Saver:
         self._next_checkpoint_time = time.time() + self._keep_every_s
         self._pad_step_number, self._save_relative_paths = pad_step_number, save_relative_paths
         self._name, self._filename, self._format = name, filename, format
+        self._durable = bool(durable)
         self._last_checkpoints: list[tuple[str, float]] = []
         self._checkpoints_to_be_deleted: list[tuple[str, float]] = []
         self._lock = threading.Lock()
@@ -155,14 +159,15 @@ class Saver:
         if parent and not os.path.isdir(parent):
             raise ValueError(f"Parent directory of {save_path} doesn't exist, can't save.")
         checkpoint.cleanup_stale_temps(parent or ".")
-        saver_io.save_tensors(sess, self._entries, prefix, self._format, progress, sharded=self._sharded)
+        saver_io.save_tensors(sess, self._entries, prefix, self._format, progress, sharded=self._sharded,
+                              durable=self._durable)  # fmt: skip
         if write_meta_graph:
             self.export_meta_graph(f"{prefix}.{meta_graph_suffix}", strip_default_attrs=strip_default_attrs)
         if write_state:
             with self._lock:
                 self._record_last_checkpoint(prefix)
                 update_checkpoint_state(parent or ".", prefix, self.last_checkpoints, latest_filename,
-                                        save_relative_paths=self._save_relative_paths)  # fmt: skip
+                                        save_relative_paths=self._save_relative_paths, durable=self._durable)  # fmt: skip
                 self._maybe_delete_old_checkpoints(parent or ".")
         return prefix
 

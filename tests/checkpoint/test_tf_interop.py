@@ -37,3 +37,20 @@ def test_we_read_tensorflows(tmp_path):
     with BundleReader(prefix) as r:
         for k, v in VALUES.items():
             np.testing.assert_array_equal(r.get_tensor(k), v)
+
+
+def test_tensorflow_reads_many_small_tensors_written_in_groups(tmp_path):
+    # 3,000 tensors of 4 to 4,000 bytes: grouped writes, an index of several blocks, no fsync
+    rng = np.random.default_rng(15)
+    values = {
+        f"layer_{i // 10}/v{i % 10}": rng.random(int(rng.integers(1, 1000)), dtype=np.float32) for i in range(3000)
+    }
+    prefix = str(tmp_path / "many")
+    with BundleWriter(prefix, durable=False) as w:
+        for k, v in values.items():
+            w.add(k, v)
+        w.finish()
+    reader = tf.train.load_checkpoint(prefix)
+    assert reader.get_variable_to_shape_map() == {k: list(v.shape) for k, v in values.items()}
+    for k in list(values)[::97]:
+        np.testing.assert_array_equal(reader.get_tensor(k), values[k])
