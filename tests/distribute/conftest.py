@@ -14,13 +14,20 @@ import pytest
 HAVE_RAY = importlib.util.find_spec("ray") is not None
 
 
+# Under the fake-GPU pass of CI (-p tests.backends.fake_gpu_plugin) the fake is this process's only: Ray actors
+# and the kill test's children run on the host, as in the first pass, so running them again would test nothing new.
+_OTHER_PROCESSES = ("test_ray_cluster.py", "test_coordinator_kill.py")
+
+
 def pytest_collection_modifyitems(config, items):
-    if HAVE_RAY:
-        return
-    skip = pytest.mark.skip(reason="needs Ray: pip install -e '.[ray]'")
+    fake_gpu = config.pluginmanager.has_plugin("tests.backends.fake_gpu_plugin")
+    no_ray = pytest.mark.skip(reason="needs Ray: pip install -e '.[ray]'")
+    host_only = pytest.mark.skip(reason="its workers run in other processes, on the host: covered by the first pass")
     for item in items:
-        if item.get_closest_marker("ray") is not None:
-            item.add_marker(skip)
+        if fake_gpu and item.path.name in _OTHER_PROCESSES:
+            item.add_marker(host_only)
+        elif not HAVE_RAY and item.get_closest_marker("ray") is not None:
+            item.add_marker(no_ray)
 
 
 @pytest.fixture(scope="session")
