@@ -66,7 +66,7 @@ class Coordinator:
         self.reducer = reducer if reducer is not None else ObjectStoreReducer()
         self._model_fn: Callable[[], Any] | None = None
         self._seed: int | None = None
-        self.save_plan: list[str] = []
+        self.save_plan: list[tuple[str, str]] = []  # ("key|part", device) per Saver entry, in order
 
     # ---- the transport (subclasses) ----
     def _gather(self, method: str, args: Sequence[tuple], ranks: Sequence[int]) -> list[Any]:

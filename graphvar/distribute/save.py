@@ -1,7 +1,8 @@
 """Parallel save: every worker writes the tensors it owns, the coordinator merges and commits.
 
 Ownership: the Saver's entries in their stable order (sorted checkpoint keys, parts in name
-order), entry ``i`` owned by worker ``i % N``. Protocol of :meth:`ParallelSaver.save`:
+order), entry ``i`` owned by worker ``i % N``; an entry on a ps task K (replica_device_setter) by
+worker ``K % N``. Protocol of :meth:`ParallelSaver.save`:
 
 1. every owner opens a ``ShardWriter`` (shard k of K, K = the workers that own anything) and
    returns its temporary prefix, so the coordinator can always discard it;
@@ -24,15 +25,26 @@ from graphvar import checkpoint, errors
 from graphvar.checkpoint.merge import merge_bundles
 from graphvar.distribute.coordinator import Coordinator, Failure
 from graphvar.distribute.worker import discard_shard
+from graphvar.framework import device as device_lib
 from graphvar.train import checkpoint_files
 from graphvar.train.checkpoint_state import update_checkpoint_state
 
 __all__ = ["ParallelSaver", "owners"]
 
 
-def owners(num_entries: int, num_workers: int) -> list[int]:
-    """The owner rank of each entry: round-robin over the stable order."""
-    return [i % num_workers for i in range(num_entries)]
+def owners(num_entries: int, num_workers: int, devices: list[str] | None = None) -> list[int]:
+    """The owner rank of each entry: an entry on ``/job:ps/task:K`` (tf.train.replica_device_setter) is
+    worker ``K % N``'s, so each ps task's variables make one shard as in TF's sharded save; the others
+    go round-robin over the stable order."""
+    out, rest = [], 0
+    for i in range(num_entries):
+        fields = device_lib.parse(devices[i]) if devices else {}
+        if fields.get("job") == "ps" and fields.get("task", "").isdigit():
+            out.append(int(fields["task"]) % num_workers)
+        else:
+            out.append(rest % num_workers)
+            rest += 1
+    return out
 
 
 class ParallelSaver:
@@ -101,8 +113,8 @@ class ParallelSaver:
 
 
 def _write_and_merge(cluster: Coordinator, prefix: str, parent: str) -> None:
-    plan = cluster.save_plan
-    owner = owners(len(plan), cluster.num_workers)
+    plan = [name for name, _ in cluster.save_plan]
+    owner = owners(len(plan), cluster.num_workers, [device for _, device in cluster.save_plan])
     writers = sorted(set(owner))
     opened: list[Any] = []
     try:

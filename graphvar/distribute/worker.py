@@ -169,9 +169,9 @@ class Worker:
     def _entries(self) -> list[saver_io.Entry]:
         return self.saver._entries
 
-    def save_plan(self) -> list[str]:
-        """The Saver's entries in their stable order (checkpoint key, part name)."""
-        return [f"{e.key}|{e.op.name}" for e in self._entries()]
+    def save_plan(self) -> list[tuple[str, str]]:
+        """The Saver's entries in their stable order: ("checkpoint key|part name", device)."""
+        return [(f"{e.key}|{e.op.name}", e.op.device) for e in self._entries()]
 
     def begin_shard(self, prefix: str, shard: int, num_shards: int) -> str:
         """Opens this worker's shard writer; returns its temporary prefix (so the coordinator can discard it)."""

@@ -78,9 +78,31 @@ def test_a_nondeterministic_model_fn_is_refused():
         sim.build(drifting)
 
 
-def test_owners_round_robin():
+def test_owners_round_robin_and_by_ps_task():
     assert owners(5, 2) == [0, 1, 0, 1, 0]
     assert owners(2, 4) == [0, 1]
+    devices = ["/job:ps/task:1", "", "/job:ps/task:0", "/job:worker", "/job:ps/task:3"]
+    assert owners(5, 2, devices) == [1, 0, 0, 1, 1]
+
+
+def _ps_model():
+    with tf.device(tf.train.replica_device_setter(ps_tasks=2)):
+        return mlp_model()
+
+
+def test_variables_on_ps_tasks_are_saved_one_shard_per_task(tmp_path):
+    with SimulatedCluster(4) as sim:
+        sim.build(_ps_model, seed=3)
+        sim.step(batches(1)[0])
+        tasks = {v.op.name: v.op.device for v in sim.workers[0].graph.get_collection("variables")}
+        path = ParallelSaver().save(sim, str(tmp_path / "m"), write_meta_graph=False)
+        want = sim.values()
+    assert set(tasks.values()) == {"/job:ps/task:0", "/job:ps/task:1"}
+    assert sorted(f for f in _files(tmp_path) if ".data-" in f) == ["m.data-00000-of-00002", "m.data-00001-of-00002"]
+    with SimulatedCluster(3) as other:
+        other.build(mlp_model, seed=0)  # no ps placement: the keys are the same
+        ParallelSaver().restore(other, path)
+        assert_same_bits(other.values(2), want)
 
 
 def _files(d) -> list[str]:
