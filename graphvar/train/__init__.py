@@ -137,6 +137,6 @@ def __getattr__(name: str):
     if name in _NOT_SUPPORTED:
         raise NotImplementedError(
             f"tf.train.{name} is not implemented in graphvar (it has TF1's variables, Sessions, Savers, "
-            "optimizers, schedules and MonitoredTrainingSession, not queues or distributed training)"
+            "optimizers, schedules and MonitoredTrainingSession, not queues or TF's distributed runtime: for data-parallel training see graphvar.distribute)"
         )
     raise AttributeError(f"module 'graphvar.train' has no attribute {name!r}")
