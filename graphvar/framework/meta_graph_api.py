@@ -110,6 +110,11 @@ def _scoped(graph_def: Any, scope: str) -> Any:
 def _write(filename: str, message: Any, as_text: bool) -> str:
     from google.protobuf import text_format
 
+    return write_serialized(filename, text_format.MessageToString(message) if as_text else message.SerializeToString())
+
+
+def write_serialized(filename: str, data: str | bytes) -> str:
+    """Writes a serialized meta graph (bytes, or text) to `filename` atomically, under this process's temp name."""
     parent = os.path.dirname(filename)
     if parent:
         os.makedirs(parent, exist_ok=True)
@@ -117,8 +122,8 @@ def _write(filename: str, message: Any, as_text: bool) -> str:
 
     tmp = temp_path(filename)  # this process's name: cleanup_stale_temps removes it if the process is killed
     try:
-        with open(tmp, "w" if as_text else "wb") as f:
-            f.write(text_format.MessageToString(message) if as_text else message.SerializeToString())
+        with open(tmp, "w" if isinstance(data, str) else "wb") as f:
+            f.write(data)
         os.replace(tmp, filename)
     except BaseException:
         remove_quietly(tmp)

@@ -162,7 +162,7 @@ class Saver:
         saver_io.save_tensors(sess, self._entries, prefix, self._format, progress, sharded=self._sharded,
                               durable=self._durable)  # fmt: skip
         if write_meta_graph:
-            self.export_meta_graph(f"{prefix}.{meta_graph_suffix}", strip_default_attrs=strip_default_attrs)
+            self._write_meta_graph(f"{prefix}.{meta_graph_suffix}", strip_default_attrs)
         if write_state:
             with self._lock:
                 self._record_last_checkpoint(prefix)
@@ -290,6 +290,20 @@ class Saver:
             return None
         return meta_graph.add_saver_nodes(graph_def, self._scope, self._entries, self._max_to_keep,
                                           self._keep_every_s / 3600.0)  # fmt: skip
+
+    def _write_meta_graph(self, filename: str, strip_default_attrs: bool) -> None:
+        """Writes P.meta; the serialized meta graph is reused while the graph and its collections are unchanged
+        (a training loop saving every N steps exports its graph once, not at every save)."""
+        from graphvar.framework.meta_graph_api import write_serialized
+
+        graph = self._entries[0].op.graph if self._entries else ops.get_default_graph()
+        key = (graph.version, strip_default_attrs,
+               tuple((k, len(graph.get_collection_ref(k))) for k in graph.get_all_collection_keys()))  # fmt: skip
+        cached = getattr(self, "_meta_cache", None)
+        if cached is None or cached[0] != key:
+            mgd = self.export_meta_graph(None, strip_default_attrs=strip_default_attrs)
+            cached = self._meta_cache = (key, mgd.SerializeToString())
+        write_serialized(filename, cached[1])
 
     def export_meta_graph(self, filename: str | None = None, collection_list: list | None = None,
                           as_text: bool = False, export_scope: str | None = None, clear_devices: bool = False,
