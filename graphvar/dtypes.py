@@ -8,6 +8,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 
@@ -53,7 +54,7 @@ class DType:
 
     @property
     def is_floating(self) -> bool:
-        return self._np is not None and self._np.kind == "f"
+        return self._np is not None and kind(self._np) == "f"
 
     @property
     def is_integer(self) -> bool:
@@ -81,11 +82,11 @@ class DType:
 
     @property
     def min(self) -> Any:
-        return np.finfo(self._np).min if self.is_floating else np.iinfo(self._np).min
+        return ml_dtypes.finfo(self._np).min if self.is_floating else np.iinfo(self._np).min
 
     @property
     def max(self) -> Any:
-        return np.finfo(self._np).max if self.is_floating else np.iinfo(self._np).max
+        return ml_dtypes.finfo(self._np).max if self.is_floating else np.iinfo(self._np).max
 
     def is_compatible_with(self, other: Any) -> bool:
         return self == as_dtype(other)
@@ -126,7 +127,7 @@ bool = DType("bool", np.bool_, 10)  # noqa: A001 - TF's public name
 complex64 = DType("complex64", np.complex64, 8)
 complex128 = DType("complex128", np.complex128, 18)
 string = DType("string", None, 7)
-bfloat16 = DType("bfloat16", None, 14)
+bfloat16 = DType("bfloat16", ml_dtypes.bfloat16, 14)  # ml_dtypes' type, as JAX and TF use
 
 _ALL = (
     float16, float32, float64, int8, int16, int32, int64,
@@ -136,6 +137,14 @@ _BY_NAME = {d.name: d for d in _ALL}
 _BY_NAME.update({"half": float16, "double": float64, "float": float32})
 _BY_ENUM = {d.as_datatype_enum: d for d in _ALL}
 _BY_NP = {d.np: d for d in _ALL if d.np is not None}
+
+
+_ML_FLOATS = frozenset({np.dtype(ml_dtypes.bfloat16)})
+
+
+def kind(np_dtype: np.dtype) -> str:
+    """``np_dtype.kind``, except "f" for ml_dtypes' bfloat16 (whose NumPy kind is "V")."""
+    return "f" if np_dtype in _ML_FLOATS else np_dtype.kind
 
 
 def as_dtype(type_value: Any) -> DType:

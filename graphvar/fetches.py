@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from graphvar import errors
+from graphvar import dtypes, errors
 from graphvar.backends.array_kernels import VarSlot
 from graphvar.backends.base import Backend, host_scalar
 from graphvar.framework.tensor import Tensor
@@ -117,22 +117,22 @@ def feed_converter(t: Tensor) -> Callable[[Any], Any]:
 
 
 def _feed_castable(arr: np.ndarray, target: np.dtype) -> bool:
-    src = arr.dtype
-    if src.kind in "USO":
+    src_kind, target_kind = dtypes.kind(arr.dtype), dtypes.kind(target)
+    if src_kind in "USO":
         return False
-    if target.kind == "b":
-        return src.kind == "b"
-    if target.kind in "iu":
-        if src.kind == "f":
+    if target_kind == "b":
+        return src_kind == "b"
+    if target_kind in "iu":
+        if src_kind == "f":
             if not arr.size:
                 return True
             info = np.iinfo(target)  # whole numbers only, and inside the target's range (no wrap)
             return bool(np.all(np.mod(arr, 1) == 0) and arr.min() >= info.min and arr.max() < float(info.max) + 1)
-        if src.kind in "iub" and arr.size:
+        if src_kind in "iub" and arr.size:
             info = np.iinfo(target)
             return bool(arr.min() >= info.min and arr.max() <= info.max)
-        return src.kind in "iub"
-    return src.kind in "biufc" and (target.kind == "c" or src.kind != "c")
+        return src_kind in "iub"
+    return src_kind in "biufc" and (target_kind == "c" or src_kind != "c")
 
 
 def _string_feed(value: Any) -> np.ndarray:

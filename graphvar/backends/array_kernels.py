@@ -101,7 +101,8 @@ def make_kernels(xp: Any) -> dict[str, Any]:
             a = xp.swapaxes(a, -1, -2)
         if step.attrs["transpose_b"]:
             b = xp.swapaxes(b, -1, -2)
-        return xp.matmul(a, b)
+        out = xp.matmul(a, b)
+        return out if out.dtype == a.dtype else out.astype(a.dtype)  # bfloat16: NumPy accumulates in float32, as TF
 
     def softmax(step: Any, args: list, ctx: Any) -> Any:
         x, axis = args[0], step.attrs["axis"]

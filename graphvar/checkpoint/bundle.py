@@ -34,8 +34,7 @@ from graphvar.checkpoint.table import TableBuilder, TableError, read_table
 __all__ = ["BundleWriter", "BundleReader", "cleanup_stale_temps", "data_path", "index_path"]
 
 _READABLE_CODES = {d.as_datatype_enum: d for d in streaming.NUMERIC_DTYPES}
-_LISTABLE_CODES = {dtypes.string.as_datatype_enum: "string tensors are not supported",
-                   dtypes.bfloat16.as_datatype_enum: "bfloat16 has no NumPy dtype"}  # fmt: skip
+_LISTABLE_CODES = {dtypes.string.as_datatype_enum: "string tensors are not supported"}
 _MAX_SHARDS = 1 << 16
 _OPEN_ATTEMPTS = 5
 # DataType codes of types.proto that graphvar has no NumPy dtype for: listed, refused when read.

@@ -31,14 +31,13 @@ __all__ = ["SafetensorsReader", "SafetensorsWriter", "safetensors_path", "is_saf
 _CODES = {
     "BOOL": dtypes.bool, "U8": dtypes.uint8, "I8": dtypes.int8, "U16": dtypes.uint16, "I16": dtypes.int16,
     "F16": dtypes.float16, "U32": dtypes.uint32, "I32": dtypes.int32, "F32": dtypes.float32,
-    "U64": dtypes.uint64, "I64": dtypes.int64, "F64": dtypes.float64, "C64": dtypes.complex64,
+    "U64": dtypes.uint64, "I64": dtypes.int64, "F64": dtypes.float64, "C64": dtypes.complex64, "BF16": dtypes.bfloat16,
 }  # fmt: skip
 _NAMES = {d: code for code, d in _CODES.items()}
 # dtypes of the format that graphvar has no NumPy dtype for: listed, refused only when read.
-_ODD = {code: dtypes.DType(code.lower(), None, -1) for code in ("BF16", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4",
-                                                                 "F6_E2M3", "F6_E3M2")}  # fmt: skip
-_ODD["BF16"] = dtypes.bfloat16
-_ODD_BITS = {"BF16": 16, "F8_E4M3": 8, "F8_E5M2": 8, "F8_E8M0": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6}
+_ODD = {code: dtypes.DType(code.lower(), None, -1) for code in ("F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3",
+                                                                 "F6_E3M2")}  # fmt: skip
+_ODD_BITS = {"F8_E4M3": 8, "F8_E5M2": 8, "F8_E8M0": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6}
 MAX_HEADER = 100_000_000  # the reference implementation's limit
 
 

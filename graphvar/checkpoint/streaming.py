@@ -33,6 +33,7 @@ _NATIVE_LE = "=|<" if sys.byteorder == "little" else "|<"
 NUMERIC_DTYPES = (
     dtypes.float16, dtypes.float32, dtypes.float64, dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64,
     dtypes.uint8, dtypes.uint16, dtypes.uint32, dtypes.uint64, dtypes.bool, dtypes.complex64, dtypes.complex128,
+    dtypes.bfloat16,
 )  # fmt: skip
 
 

@@ -124,12 +124,12 @@ def _to_numpy(value: Any, dtype: dtypes.DType | None) -> np.ndarray:
         return arr
     if dtype == dtypes.string:
         raise TypeError(f"Expected string, got {value!r} of type {type(value).__name__!r} instead.")
-    target = dtype.np
-    if target.kind in "iub" and arr.dtype.kind in "fc" and not np.all(np.mod(arr, 1) == 0):
+    target, kind = dtype.np, dtypes.kind(arr.dtype)  # bfloat16 arrays count as floats
+    if target.kind in "iub" and kind in "fc" and not np.all(np.mod(arr, 1) == 0):
         raise TypeError(f"Expected {dtype.name}, got {value!r} of type {type(value).__name__!r} instead.")
-    if target.kind in "iu" and arr.dtype.kind in "iuf" and arr.size:
+    if target.kind in "iu" and kind in "iuf" and arr.size:
         info = np.iinfo(target)
-        too_big = arr.max() >= float(info.max) + 1 if arr.dtype.kind == "f" else arr.max() > info.max  # 2**63 as float
+        too_big = arr.max() >= float(info.max) + 1 if kind == "f" else arr.max() > info.max  # 2**63 as float
         if arr.min() < info.min or too_big:  # floats too: astype would wrap 1e20 to -2**31
             raise TypeError(f"Value {value!r} is out of range for dtype {dtype.name}")
     return arr.astype(target)
