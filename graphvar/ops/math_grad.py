@@ -49,6 +49,14 @@ def _sum(x: ops.Tensor, axes: Any, keep_dims: bool) -> ops.Tensor:
     return x.graph.create_op("Sum", [x], attrs, name="Sum").outputs[0]
 
 
+def _sum_broadcast_axes(grad: ops.Tensor, lead: int, keep: list[int]) -> ops.Tensor:
+    """`grad` summed over the `lead` leading axes its input lacked (dropped) and the `keep` axes where it had 1."""
+    if not keep:  # only leading axes (the bias of a batch): one Sum
+        return _sum(grad, range(lead), False) if lead else grad
+    g = _sum(grad, list(range(lead)) + keep, True)
+    return shape_ops.squeeze(g, axis=list(range(lead))) if lead else g
+
+
 def reduce_to(grad: ops.Tensor, x: ops.Tensor, other: Any) -> ops.Tensor:
     """`grad` (of broadcast(x, other)'s shape) summed back to x's shape; `other` is a tensor or a static shape."""
     other_shape = other.shape if isinstance(other, ops.Tensor) else other
@@ -56,11 +64,7 @@ def reduce_to(grad: ops.Tensor, x: ops.Tensor, other: Any) -> ops.Tensor:
         return grad
     static = _static_reduction(x.shape, other_shape)
     if static is not None:
-        lead, keep = static
-        if not keep:  # only leading axes (the bias of a batch): one Sum
-            return _sum(grad, range(lead), False) if lead else grad
-        g = _sum(grad, list(range(lead)) + keep, True)
-        return shape_ops.squeeze(g, axis=list(range(lead))) if lead else g
+        return _sum_broadcast_axes(grad, *static)
     rx, _ = gradient_ops.broadcast_gradient_args(shape_ops.shape(x), shape_ops.shape(grad))
     total = grad.graph.create_op("Sum", [grad, rx], {"axis": None, "keep_dims": False}, name="Sum").outputs[0]
     return array_ops.reshape(total, shape_ops.shape(x))
@@ -243,14 +247,10 @@ def _reduce_batch(g: ops.Tensor, x: ops.Tensor, other: ops.Tensor) -> ops.Tensor
         if xb == ob and None not in xb:
             return g
     batch_x = x.shape[:-2]
-    lead, keep = _static_reduction(batch_x, other.shape[:-2]) or (None, None)
-    if lead is None:
+    static = _static_reduction(batch_x, other.shape[:-2])
+    if static is None:
         raise NotImplementedError(f"gradient of a batched matmul over unknown broadcast batch dims ({x.name!r})")
-    axes = list(range(lead)) + keep
-    if not axes:
-        return g
-    s = _sum(g, axes, True)
-    return shape_ops.squeeze(s, axis=list(range(lead))) if lead else s
+    return _sum_broadcast_axes(g, *static)
 
 
 def _reduced_axes(op: ops.Operation) -> tuple[int, list[int]]:
